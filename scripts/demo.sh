@@ -38,8 +38,8 @@ TIMEOUT=${SX_DEMO_TIMEOUT:-30}
 PG_BIN=${SX_PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_DIR=$SX_BUILD_DIR/pg
 export SX_DEMO_DIR=$SX_BUILD_DIR/demo
-export SX_HUB_BIN=$SX_BUILD_DIR/bin/simplix-hub
-export SX_SANDBOX_BIN=$SX_BUILD_DIR/bin/simplix-sandbox
+export SX_HUB_BIN=${SX_HUB_BIN:-$SX_BUILD_DIR/bin/simplix-hub}
+export SX_SANDBOX_BIN=${SX_SANDBOX_BIN:-$SX_BUILD_DIR/bin/simplix-sandbox}
 export SX_PLUGIN_DIR=${SX_PLUGIN_DIR:-$SX_BUILD_DIR/plugins}
 export SX_HUB_URL='' SX_SANDBOX_JSON=''
 HUB_PID='' SANDBOX_PID='' PG_STARTED=0 PG_PRIVATE=0
@@ -67,9 +67,9 @@ cleanup() {
         bash "$SX_ROOT/scripts/pg.sh" --dir "$PG_DIR" stop || true
     fi
     rm -f "$SX_DEMO_DIR/hub.json" "$SX_DEMO_DIR/sandbox.json"
-    if [ ${#FAILED[@]} -gt 0 ] || [ "$rc" -ne 0 ] && [ "$rc" -ne 130 ]; then
-        sx_err "demo failed${FAILED:+: ${FAILED[*]}}"
-        exit 1
+    if [ ${#FAILED[@]} -gt 0 ]; then
+        sx_err "demo failed: ${FAILED[*]}"
+        [ "$rc" -ne 0 ] || rc=1
     fi
     exit "$rc"
 }
