@@ -74,7 +74,9 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+WAITING=0
+# Ctrl-C while the demo runs is the normal way to end it (status 0); earlier it is an interruption.
+trap '[ "$WAITING" = 1 ] && exit 0; exit 130' INT TERM
 
 mkdir -p "$SX_DEMO_DIR"
 rm -f "$SX_DEMO_DIR/hub.json" "$SX_DEMO_DIR/sandbox.json"
@@ -227,12 +229,14 @@ fi
 
 echo
 sx_info "running; press Ctrl-C to stop the hub${SANDBOX_PID:+, the sandbox}$([ "$PG_STARTED" = 1 ] && echo ' and the database')"
+WAITING=1
 while kill -0 "$HUB_PID" 2>/dev/null; do
     sleep 1 &
     wait $! 2>/dev/null || true
 done
 wait "$HUB_PID" 2>/dev/null
 rc=$?
+WAITING=0
 HUB_PID=''
 demo_log_tail "$SX_DEMO_DIR/hub.log"
 sx_die "the hub exited on its own (status $rc; log: $SX_DEMO_DIR/hub.log)"
