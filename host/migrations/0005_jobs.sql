@@ -9,7 +9,9 @@
 --          done    - finished; result holds the handler's JSON result, if any
 --          dead    - gave up (max_attempts reached or a permanent error); last_error says why
 -- attempts counts claims (it is incremented by the claim, so a crash mid-job still counts);
--- a graceful shutdown that releases a job gives the attempt back.
+-- a graceful shutdown that releases a job gives the attempt back. locked_by names the last
+-- worker that claimed the job (kept after it ends, for the record); locked_until is set only
+-- while running.
 -- organization_id / integration_id are plain columns (no foreign key): a job may outlive its
 -- integration and must still be visible for the record; handlers check existence themselves.
 
