@@ -1137,12 +1137,12 @@ sbx_server_free(struct sbx *s)
         evhttp_connection_set_closecb(s->pending->evcon, NULL, NULL);
         pending_free(s->pending);
     }
-    for (i = 0; i < s->log_cap; i++) {
+    for (i = 0; s->log != NULL && i < s->log_cap; i++) {
         free(s->log[i].uri);
         free(s->log[i].body);
     }
     free(s->log);
-    for (i = 0; i < s->dlog_cap; i++) {
+    for (i = 0; s->dlog != NULL && i < s->dlog_cap; i++) {
         free(s->dlog[i].label);
         free(s->dlog[i].url);
     }
