@@ -71,11 +71,19 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold
               -o Dpkg::Use-Pty=0 -o APT::Color=0)
     start=$(sx_now)
-    sx_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q -o APT::Color=0 >/dev/null ||
-        sx_die "apt-get update failed"
-    sx_as_root env DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" \
-        --no-install-recommends "${missing[@]}" ||
-        sx_die "apt-get install failed for: ${missing[*]}"
+    # apt's chatter (thousands of lines) goes to a log, shown only when something fails.
+    mkdir -p "$SX_BUILD_DIR"
+    aptlog=$SX_BUILD_DIR/deps-apt.log
+    sx_info "apt-get update && apt-get install (log: ${aptlog#"$SX_ROOT"/})"
+    if ! sx_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q -o APT::Color=0 >"$aptlog" 2>&1; then
+        tail -n 30 "$aptlog" >&2
+        sx_die "apt-get update failed (log: $aptlog)"
+    fi
+    if ! sx_as_root env DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" \
+        --no-install-recommends "${missing[@]}" >>"$aptlog" 2>&1; then
+        tail -n 40 "$aptlog" >&2
+        sx_die "apt-get install failed for: ${missing[*]} (log: $aptlog)"
+    fi
     still=()
     for p in "${missing[@]}"; do
         is_installed "$p" || still+=("$p")
