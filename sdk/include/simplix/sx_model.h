@@ -69,6 +69,7 @@ sx_entity_name(uint32_t entity)
 #define SX_K_CURRENCY      "currency"
 #define SX_K_TAX_EXEMPT    "tax_exempt"
 #define SX_K_NOTE          "note"
+#define SX_K_TAX_ID        "tax_id"        /* string: VAT / GST / EIN number */
 #define SX_K_TAGS          "tags"          /* array of strings */
 #define SX_K_ADDRESSES     "addresses"     /* array of address objects */
 /* Address object keys. */
@@ -126,6 +127,8 @@ sx_entity_name(uint32_t entity)
 #define SX_K_ORDER_EXTERNAL_ID   "order_external_id"
 #define SX_K_METHOD              "method"
 #define SX_K_FEE_MINOR           "fee_minor"
+#define SX_K_REFERENCE           "reference"     /* string: gateway/transaction reference */
+#define SX_K_PAID_AT             "paid_at"       /* string, RFC 3339 UTC: when money moved */
 /* payment status: "pending" | "succeeded" | "failed" | "refunded" | "partially_refunded" */
 
 #ifdef __cplusplus
