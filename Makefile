@@ -19,7 +19,7 @@ all: build
 build:
 	@mkdir -p $(BUILD_DIR)
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_ARGS) >$(BUILD_DIR)/configure.log || { cat $(BUILD_DIR)/configure.log; exit 1; }
-	cmake --build $(BUILD_DIR) -j $(JOBS)
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL cmake --build $(BUILD_DIR) -j $(JOBS)
 
 deps:
 	@bash scripts/deps.sh

@@ -131,5 +131,6 @@ sx_build() {
         sx_err "cmake configure failed for $dir (output above, also in $dir/configure.log)"
         return 1
     }
-    cmake --build "$dir" -j "$(sx_jobs)"
+    # Under `make test` etc., keep the outer make's flags (jobserver, -w) out of the build.
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL cmake --build "$dir" -j "$(sx_jobs)"
 }
