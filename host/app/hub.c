@@ -294,9 +294,12 @@ hub_run(struct hub *hub, struct hub_error *err)
         memset(&wcfg, 0, sizeof(wcfg));
         wcfg.conninfo = hub->cfg.database_url;
         wcfg.threads = hub->cfg.workers;
+        wcfg.lease_ms = hub->cfg.job_lease_ms;
+        wcfg.reap_interval_ms = hub->cfg.job_lease_ms / 3 > 5000 ? 5000 : hub->cfg.job_lease_ms / 3;
         rc = hub_worker_pool_create(&wcfg, &hub->workers, err);
         if (rc == 0)
-            rc = hub_worker_register(hub->workers, HUB_JOB_SELFTEST, job_selftest, hub);
+            rc = hub_worker_register_flags(hub->workers, HUB_JOB_SELFTEST, job_selftest, hub,
+                                           HUB_WORKER_TX);
         if (rc == 0)
             rc = hub_worker_pool_start(hub->workers, err);
         if (rc < 0)

@@ -21,6 +21,7 @@ static const struct cfg_key cfg_keys[] = {
     { "public_url",      "SX_PUBLIC_URL" },
     { "master_key_file", "SX_MASTER_KEY_FILE" },
     { "workers",         "SX_WORKERS" },
+    { "job_lease_ms",    "SX_JOB_LEASE_MS" },
     { "log_level",       "SX_LOG_LEVEL" },
     { "log_format",      "SX_LOG_FORMAT" },
     { "max_body_bytes",  "SX_MAX_BODY_BYTES" },
@@ -37,6 +38,7 @@ hub_config_defaults(struct hub_config *cfg)
     cfg->listen_port = 8080;
     snprintf(cfg->plugin_dir, sizeof(cfg->plugin_dir), "./build/plugins");
     cfg->workers = 4;
+    cfg->job_lease_ms = 30000;
     cfg->log_level = HUB_LOG_INFO;
     cfg->log_json = 1;
     cfg->max_body_bytes = 1024 * 1024;
@@ -115,6 +117,13 @@ hub_config_set(struct hub_config *cfg, const char *key, const char *value, const
             return hub_error_set(err, HUB_E_CONFIG, "%s: workers must be 0-256, got \"%s\"",
                                  origin, value);
         cfg->workers = (int)v;
+        return 0;
+    }
+    if (strcmp(key, "job_lease_ms") == 0) {
+        if (parse_long(value, 1000, 3600000, &v) < 0)
+            return hub_error_set(err, HUB_E_CONFIG, "%s: job_lease_ms must be 1000-3600000, "
+                                 "got \"%s\"", origin, value);
+        cfg->job_lease_ms = (int)v;
         return 0;
     }
     if (strcmp(key, "max_body_bytes") == 0) {
