@@ -7,6 +7,7 @@
 #
 # What it does, in order:
 #   1. installs missing Debian packages (scripts/deps.sh; SX_SKIP_DEPS=1 skips), builds build/
+#      (SX_DEMO_BUILD=0 uses the binaries already there)
 #   2. database: $DATABASE_URL when set; otherwise a private PostgreSQL 15 in build/pg on a free
 #      127.0.0.1 port (scripts/pg.sh) with a database simplix_demo
 #   3. master key: $SX_MASTER_KEY_FILE, or build/demo/master.key (generated once: k1:<base64>)
@@ -87,11 +88,15 @@ if [ "${SX_SKIP_DEPS:-0}" != 1 ]; then
     bash "$SX_ROOT/scripts/deps.sh" || exit 1
 fi
 sx_heading "Build"
-sx_build "$SX_BUILD_DIR" >"$SX_DEMO_DIR/build.log" 2>&1 || {
-    tail -n 40 "$SX_DEMO_DIR/build.log" >&2
-    sx_die "build failed (full log: $SX_DEMO_DIR/build.log)"
-}
-demo_did "built $SX_BUILD_DIR (log: ${SX_DEMO_DIR#"$SX_ROOT"/}/build.log)"
+if [ "${SX_DEMO_BUILD:-1}" = 0 ]; then
+    sx_info "SX_DEMO_BUILD=0: using the binaries already in $SX_BUILD_DIR"
+else
+    sx_build "$SX_BUILD_DIR" >"$SX_DEMO_DIR/build.log" 2>&1 || {
+        tail -n 40 "$SX_DEMO_DIR/build.log" >&2
+        sx_die "build failed (full log: $SX_DEMO_DIR/build.log)"
+    }
+    demo_did "built $SX_BUILD_DIR (log: ${SX_DEMO_DIR#"$SX_ROOT"/}/build.log)"
+fi
 
 # ---- 2. database --------------------------------------------------------------------------------
 sx_heading "Database"
@@ -140,7 +145,9 @@ fi
 
 # ---- 5. sandbox ---------------------------------------------------------------------------------
 sx_heading "Sandbox"
-if [ -x "$SX_SANDBOX_BIN" ]; then
+if [ -x "$SX_SANDBOX_BIN" ] && ! "$SX_SANDBOX_BIN" --help 2>&1 | grep -q -- --shopify-port; then
+    demo_missing "the sandbox's Shopify imitation (${SX_SANDBOX_BIN##*/} --help lists no --shopify-port): sandbox not started"
+elif [ -x "$SX_SANDBOX_BIN" ]; then
     "$SX_SANDBOX_BIN" --shopify-port 0 --ready-file "$SX_DEMO_DIR/sandbox.json" \
         >"$SX_DEMO_DIR/sandbox.log" 2>&1 &
     SANDBOX_PID=$!

@@ -36,7 +36,8 @@ health_step() {
         return 1
     fi
     n=$(printf '%s\n' "$body" | grep -cv '^#')
-    printf '%s\n' "$body" | grep -v '^#' | head -n 15 | sed 's/^/    /'
+    # Histogram buckets are noise here; show the other series.
+    printf '%s\n' "$body" | grep -v '^#' | grep -v '_bucket{' | head -n 15 | sed 's/^/    /'
     [ "$n" -le 15 ] || echo "    ... ($n samples in all)"
     demo_did "GET /metrics: 200, $n samples"
 }
