@@ -1,5 +1,7 @@
 #include "queue/queue.h"
 
+#include "core/buf.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -249,6 +251,138 @@ hub_queue_enqueue(struct hub_db *db, const struct hub_job_spec *spec, int64_t *o
                          spec->dedupe_key);
 }
 
+static const char enqueue_many_sql[] =
+    "WITH ins AS ("
+    " INSERT INTO jobs (queue, kind, payload, dedupe_key, priority, run_at, max_attempts,"
+    "                   organization_id, integration_id)"
+    " SELECT u.q, u.k, coalesce(u.p::jsonb, '{}'::jsonb), u.d, u.pr,"
+    "        now() + u.dl * interval '1 millisecond', u.ma, u.o, u.i"
+    "   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[],"
+    "               $7::int[], $8::bigint[], $9::bigint[]) AS u(q, k, p, d, pr, dl, ma, o, i)"
+    " ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND status IN " STATUS_PENDING
+    " DO NOTHING"
+    " RETURNING queue, run_at),"
+    " notified AS ("
+    " SELECT pg_notify('" HUB_QUEUE_CHANNEL "', q)"
+    "   FROM (SELECT DISTINCT queue AS q FROM ins WHERE run_at <= now()) d)"
+    "SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM notified)";
+
+/* Append `s` (NULL = SQL NULL) as an element of a PostgreSQL array literal. */
+static int
+array_elem(struct hub_buf *b, const char *s, int first)
+{
+    size_t i, start;
+    int    rc;
+
+    rc = hub_buf_puts(b, first ? "" : ",");
+    if (rc == 0 && s == NULL)
+        return hub_buf_puts(b, "NULL");
+    if (rc == 0)
+        rc = hub_buf_puts(b, "\"");
+    /* Inside double quotes only '"' and '\' need a backslash. */
+    for (i = 0, start = 0; rc == 0 && s[i] != '\0'; i++) {
+        if (s[i] != '"' && s[i] != '\\')
+            continue;
+        rc = hub_buf_append(b, s + start, i - start);
+        if (rc == 0)
+            rc = hub_buf_append(b, "\\", 1);
+        start = i;
+    }
+    if (rc == 0)
+        rc = hub_buf_append(b, s + start, i - start);
+    if (rc == 0)
+        rc = hub_buf_puts(b, "\"");
+    return rc;
+}
+
+#define MANY_COLS  9
+#define MANY_CHUNK 1000
+#define MANY_CAP   (256u * 1024 * 1024)
+
+static int
+enqueue_chunk(struct hub_db *db, const struct hub_job_spec *specs, size_t n, size_t *inserted,
+              struct hub_error *err)
+{
+    struct hub_buf cols[MANY_COLS];
+    const char    *params[MANY_COLS];
+    PGresult      *res;
+    size_t         i;
+    int            c, rc = 0;
+
+    for (c = 0; c < MANY_COLS; c++) {
+        hub_buf_init(&cols[c], MANY_CAP);
+        rc = hub_buf_puts(&cols[c], "{");
+        if (rc < 0)
+            goto free_cols;
+    }
+    for (i = 0; i < n; i++) {
+        const struct hub_job_spec *sp = &specs[i];
+        const char                *queue = sp->queue != NULL ? sp->queue : HUB_QUEUE_DEFAULT;
+        char                       num[4][24];
+
+        if (!hub_queue_name_ok(queue) || !hub_queue_name_ok(sp->kind) || sp->delay_ms < 0 ||
+            sp->max_attempts < 0 || (sp->dedupe_key != NULL &&
+                                     (sp->dedupe_key[0] == '\0' || strlen(sp->dedupe_key) > 512))) {
+            rc = hub_error_set(err, HUB_E_INVALID, "queue: bad job spec #%zu", i);
+            goto free_cols;
+        }
+        snprintf(num[0], sizeof(num[0]), "%d", sp->priority);
+        snprintf(num[1], sizeof(num[1]), "%d", sp->delay_ms);
+        snprintf(num[2], sizeof(num[2]), "%d", sp->max_attempts > 0 ? sp->max_attempts : 5);
+        rc = array_elem(&cols[0], queue, i == 0);
+        rc = rc < 0 ? rc : array_elem(&cols[1], sp->kind, i == 0);
+        rc = rc < 0 ? rc : array_elem(&cols[2], sp->payload, i == 0);
+        rc = rc < 0 ? rc : array_elem(&cols[3], sp->dedupe_key, i == 0);
+        rc = rc < 0 ? rc : array_elem(&cols[4], num[0], i == 0);
+        rc = rc < 0 ? rc : array_elem(&cols[5], num[1], i == 0);
+        rc = rc < 0 ? rc : array_elem(&cols[6], num[2], i == 0);
+        snprintf(num[3], sizeof(num[3]), "%" PRId64, sp->organization_id);
+        rc = rc < 0 ? rc : array_elem(&cols[7], sp->organization_id ? num[3] : NULL, i == 0);
+        snprintf(num[3], sizeof(num[3]), "%" PRId64, sp->integration_id);
+        rc = rc < 0 ? rc : array_elem(&cols[8], sp->integration_id ? num[3] : NULL, i == 0);
+        if (rc < 0) {
+            rc = hub_error_set(err, rc, "queue: jobs too large to enqueue at once");
+            goto free_cols;
+        }
+    }
+    for (c = 0; c < MANY_COLS; c++) {
+        rc = hub_buf_puts(&cols[c], "}");
+        if (rc < 0) {
+            rc = hub_error_set(err, rc, "queue: jobs too large to enqueue at once");
+            goto free_cols;
+        }
+        params[c] = cols[c].data;
+    }
+    rc = hub_db_query(db, enqueue_many_sql, MANY_COLS, params, &res, err);
+    if (rc < 0) {
+        if (strstr(err != NULL ? err->msg : "", "22P02") != NULL)
+            rc = hub_error_set(err, HUB_E_INVALID, "queue: a payload is not valid JSON");
+        goto free_cols;
+    }
+    *inserted += (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+
+free_cols:
+    for (c = 0; c < MANY_COLS; c++)
+        hub_buf_free(&cols[c]);
+    return rc;
+}
+
+int
+hub_queue_enqueue_many(struct hub_db *db, const struct hub_job_spec *specs, size_t n,
+                       size_t *out_inserted, struct hub_error *err)
+{
+    size_t off, inserted = 0;
+    int    rc = 0;
+
+    for (off = 0; off < n && rc == 0; off += MANY_CHUNK)
+        rc = enqueue_chunk(db, specs + off, n - off < MANY_CHUNK ? n - off : MANY_CHUNK,
+                           &inserted, err);
+    if (out_inserted != NULL)
+        *out_inserted = inserted;
+    return rc;
+}
+
 static const char claim_sql[] =
     "UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, locked_by = $3,"
     "       locked_until = now() + $4::int * interval '1 millisecond', started_at = now(),"
@@ -459,9 +593,10 @@ hub_queue_fail(struct hub_db *db, const struct hub_job *job, const char *error,
     return 0;
 }
 
-/* Releasing gives the attempt back: the job did not fail, we chose to stop it. */
+/* Releasing gives the attempt back: the job did not fail, we chose to stop it. Like a reaped
+ * job it keeps its run_at (already due), and so its place in line. */
 static const char release_sql[] =
-    "UPDATE jobs SET status = 'queued', attempts = greatest(attempts - 1, 0), run_at = now(),"
+    "UPDATE jobs SET status = 'queued', attempts = greatest(attempts - 1, 0),"
     "       locked_until = NULL"
     " WHERE id = $1 AND status = 'running' AND locked_by = $2";
 
@@ -518,7 +653,7 @@ hub_queue_release_worker(struct hub_db *db, const char *worker_id, int *out_n,
 {
     static const char sql[] =
         "UPDATE jobs SET status = 'queued', attempts = greatest(attempts - 1, 0),"
-        "       run_at = now(), locked_until = NULL"
+        "       locked_until = NULL"
         " WHERE status = 'running' AND locked_by = $1";
 
     return by_worker(db, sql, worker_id, NULL, out_n, err);
@@ -543,7 +678,7 @@ static const char reap_sql[] =
     "UPDATE jobs j SET"
     "       status = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'queued' END,"
     "       finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,"
-    "       run_at = now(), locked_until = NULL,"
+    "       locked_until = NULL,"
     "       last_error = 'lease expired: worker ' || coalesce(j.locked_by, '?')"
     "                    || ' stopped before finishing attempt ' || j.attempts"
     " WHERE j.id IN ("

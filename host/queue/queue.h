@@ -106,6 +106,17 @@ int hub_queue_enqueue(struct hub_db *db, const struct hub_job_spec *spec, int64_
                       int *out_deduped, struct hub_error *err);
 
 /*
+ * Insert many jobs, 1,000 per statement (a scheduler's fan-out, a backfill): like
+ * hub_queue_enqueue() for each, but with one notification per queue and no ids back. Jobs
+ * whose dedupe key is pending (or repeated within `specs`) are skipped; *out_inserted (may be
+ * NULL) counts the rows inserted. Not atomic across chunks unless the caller opened a
+ * transaction. Errors: HUB_E_INVALID (a bad spec or payload: that chunk inserts nothing),
+ * HUB_E_LIMIT, HUB_E_DB.
+ */
+int hub_queue_enqueue_many(struct hub_db *db, const struct hub_job_spec *specs, size_t n,
+                           size_t *out_inserted, struct hub_error *err);
+
+/*
  * Claim up to `cap` runnable jobs (status queued or failed, run_at <= now()) of req->queue,
  * highest priority first, then oldest run_at. Each becomes running, leased to req->worker_id
  * for req->lease_ms, its attempts incremented. Fills out[0 .. *out_n); strings are allocated
@@ -130,8 +141,8 @@ int hub_queue_fail(struct hub_db *db, const struct hub_job *job, const char *err
                    int retry_delay_ms, int permanent, enum hub_job_status *out_status,
                    struct hub_error *err);
 
-/* Give a claimed job back without counting the attempt (graceful shutdown): queued, runnable
- * now. HUB_E_STALE when the lease was lost. */
+/* Give a claimed job back without counting the attempt (graceful shutdown): queued, keeping
+ * its run_at (so its place in line). HUB_E_STALE when the lease was lost. */
 int hub_queue_release(struct hub_db *db, const struct hub_job *job, struct hub_error *err);
 
 /* Release every job running under `worker_id`; *out_n (may be NULL) = how many. */
@@ -148,8 +159,8 @@ int hub_queue_extend_worker(struct hub_db *db, const char *worker_id, int lease_
                             struct hub_error *err);
 
 /*
- * Put back up to `max` jobs whose lease expired (their worker died or hung): queued and
- * runnable now, or dead when that was the last allowed attempt; last_error names the lost
+ * Put back up to `max` jobs whose lease expired (their worker died or hung): queued with
+ * their run_at unchanged (so ahead of jobs enqueued since), or dead when that was the last allowed attempt; last_error names the lost
  * worker. Safe to run from every process at once (SKIP LOCKED). *out_n (may be NULL).
  */
 int hub_queue_reap(struct hub_db *db, int max, int *out_n, struct hub_error *err);

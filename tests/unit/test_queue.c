@@ -293,6 +293,50 @@ test_dedupe(void)
 }
 
 static void
+test_enqueue_many(void)
+{
+    struct hub_job_spec specs[2500];
+    struct hub_error    err;
+    size_t              inserted = 0, i;
+
+    reset();
+    memset(specs, 0, sizeof(specs));
+    for (i = 0; i < 2500; i++) {
+        specs[i].kind = "bulk";
+        specs[i].priority = (int)(i % 3);
+    }
+    /* awkward payloads survive the array encoding */
+    specs[0].payload = "{\"q\": \"a \\\"quoted\\\" \\\\ back,slash {x} caf\u00e9 \u20ac\"}";
+    specs[1].payload = "[1, 2, null]";
+    specs[2].queue = "other";
+    specs[3].dedupe_key = "same";
+    specs[4].dedupe_key = "same";           /* repeated within the batch: skipped */
+    specs[5].delay_ms = 60000;
+    specs[6].organization_id = 3;
+    specs[7].max_attempts = 9;
+    CHECK_EQ(0, hub_queue_enqueue_many(&db, specs, 2500, &inserted, &err));
+    CHECK_EQ(2499, inserted);
+    CHECK_EQ(2499, scalar("SELECT count(*) FROM jobs WHERE kind = 'bulk' AND status = 'queued'"));
+    CHECK_EQ(1, scalar("SELECT count(*) FROM jobs"
+                       " WHERE payload->>'q' = 'a \"quoted\" \\ back,slash {x} caf\u00e9 \u20ac'"));
+    CHECK_EQ(1, scalar("SELECT count(*) FROM jobs WHERE payload = '[1, 2, null]'::jsonb"));
+    CHECK_EQ(2497, scalar("SELECT count(*) FROM jobs WHERE payload = '{}'::jsonb"));
+    CHECK_EQ(1, scalar("SELECT count(*) FROM jobs WHERE queue = 'other'"));
+    CHECK_EQ(1, scalar("SELECT count(*) FROM jobs WHERE run_at > now() + interval '50 s'"));
+    CHECK_EQ(1, scalar("SELECT count(*) FROM jobs WHERE organization_id = 3"));
+    CHECK_EQ(1, scalar("SELECT count(*) FROM jobs WHERE max_attempts = 9"));
+    CHECK_EQ(833, scalar("SELECT count(*) FROM jobs WHERE priority = 2"));
+    /* the pending key blocks a second batch too */
+    CHECK_EQ(0, hub_queue_enqueue_many(&db, &specs[3], 1, &inserted, &err));
+    CHECK_EQ(0, inserted);
+    specs[1].payload = "{broken";
+    CHECK_EQ(HUB_E_INVALID, hub_queue_enqueue_many(&db, specs, 3, &inserted, &err));
+    specs[1].kind = "bad kind";
+    CHECK_EQ(HUB_E_INVALID, hub_queue_enqueue_many(&db, specs, 3, &inserted, &err));
+    CHECK_EQ(2499, scalar("SELECT count(*) FROM jobs"));
+}
+
+static void
 test_retries_then_dead(void)
 {
     struct hub_job_spec spec;
@@ -773,6 +817,7 @@ main(void)
     RUN_TEST(test_names_backoff_ids);
     RUN_TEST(test_enqueue_claim_complete);
     RUN_TEST(test_dedupe);
+    RUN_TEST(test_enqueue_many);
     RUN_TEST(test_retries_then_dead);
     RUN_TEST(test_lease_expiry_reclaim);
     RUN_TEST(test_pool_outcomes);
