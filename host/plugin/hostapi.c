@@ -162,8 +162,21 @@ api_json_parse(sx_ctx *cx, sx_str text, const sx_json **out)
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     root = json_tokener_parse_ex(tok, text.ptr, (int)text.len);
     jerr = json_tokener_get_error(tok);
+    if (root == NULL && jerr == json_tokener_continue && text.len < HUB_JSON_MAX_BYTES) {
+        /* A bare scalar ("2") ends only where input ends: parse again with a newline after
+         * it, which terminates a number or literal and is whitespace to everything else. */
+        char *copy = hub_arena_alloc(&call->arena, text.len + 1);
+
+        if (copy != NULL) {
+            memcpy(copy, text.ptr, text.len);
+            copy[text.len] = '\n';
+            json_tokener_reset(tok);
+            root = json_tokener_parse_ex(tok, copy, (int)text.len + 1);
+            jerr = json_tokener_get_error(tok);
+        }
+    }
     if (root != NULL && jerr == json_tokener_success &&
-        json_tokener_get_parse_end(tok) < text.len) {
+        json_tokener_get_parse_end(tok) < text.len && text.len <= INT32_MAX) {
         /* Trailing bytes: allowed only if whitespace. */
         size_t i;
 
@@ -1199,11 +1212,12 @@ hub_instance_list(struct hub_instance *inst, struct hub_db *db, uint32_t entity,
     sx_list_res          res;
     int                  rc;
 
-    next_cursor[0] = '\0';
     *has_more = 0;
-    if (ops == NULL || !(ops->directions & SX_DIR_IMPORT))
+    if (ops == NULL || !(ops->directions & SX_DIR_IMPORT)) {
+        next_cursor[0] = '\0';
         return hub_error_set(err, HUB_E_UNSUPPORTED, "%s does not import %s", inst->plugin->id,
                              sx_entity_name(entity));
+    }
     memset(&req, 0, sizeof(req));
     req.hdr.abi_version = SX_ABI_VERSION;
     req.hdr.struct_size = sizeof(req);
@@ -1220,6 +1234,8 @@ hub_instance_list(struct hub_instance *inst, struct hub_db *db, uint32_t entity,
     call.sink_arg = arg;
     rc = ops->list(&call.cx, &req, &res);
     rc = hub_call_result(&call, rc, "list()");
+    /* Only now: `cursor` may be the same buffer as `next_cursor`. */
+    next_cursor[0] = '\0';
     if (rc < 0) {
         hub_error_set(err, rc, "%s", call.err.msg);
     } else if (res.next_cursor.len > 0) {
