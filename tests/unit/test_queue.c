@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "db/db.h"
+#include "db/migrate.h"
 #include "queue/queue.h"
 #include "queue/worker.h"
 
@@ -38,31 +39,16 @@ sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Apply the jobs migration directly (until migrate.c runs them all). */
+/* The whole schema, through the real migration runner (0005_jobs.sql among the rest). */
 static void
 apply_schema(void)
 {
-    char             path[1024], *sql;
     struct hub_error err;
-    FILE            *f;
-    long             len;
-    const char      *src = getenv("SX_SOURCE_DIR");
+    int              applied = 0;
 
-    snprintf(path, sizeof(path), "%s/host/migrations/0005_jobs.sql",
-             src != NULL ? src : SX_SOURCE_DIR);
-    f = fopen(path, "rb");
-    REQUIRE(f != NULL);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    REQUIRE(len > 0 && len < 1000000);
-    sql = calloc(1, (size_t)len + 1);
-    REQUIRE(sql != NULL);
-    REQUIRE(fread(sql, 1, (size_t)len, f) == (size_t)len);
-    fclose(f);
-    if (hub_db_exec(&db, sql, &err) < 0)
-        fprintf(stderr, "schema: %s\n", err.msg);
-    free(sql);
+    if (hub_migrate(&db, hub_migrations_dir(), &applied, &err) < 0)
+        fprintf(stderr, "migrate: %s\n", err.msg);
+    REQUIRE(applied >= 5);
     REQUIRE(testdb_scalar(&tdb, "SELECT count(*) FROM jobs") == 0);
 }
 

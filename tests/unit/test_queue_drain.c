@@ -31,6 +31,7 @@
 
 #include "core/log.h"
 #include "db/db.h"
+#include "db/migrate.h"
 #include "queue/queue.h"
 #include "queue/worker.h"
 
@@ -147,30 +148,16 @@ child_main(int argc, char **argv)
 
 /* ---- parent ---- */
 
+/* The whole schema, through the real migration runner (0005_jobs.sql among the rest). */
 static void
 apply_schema(void)
 {
-    char             path[1024], *sql;
     struct hub_error err;
-    FILE            *f;
-    long             len;
-    const char      *src = getenv("SX_SOURCE_DIR");
+    int              applied = 0;
 
-    snprintf(path, sizeof(path), "%s/host/migrations/0005_jobs.sql",
-             src != NULL ? src : SX_SOURCE_DIR);
-    f = fopen(path, "rb");
-    REQUIRE(f != NULL);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    REQUIRE(len > 0 && len < 1000000);
-    sql = calloc(1, (size_t)len + 1);
-    REQUIRE(sql != NULL);
-    REQUIRE(fread(sql, 1, (size_t)len, f) == (size_t)len);
-    fclose(f);
-    if (hub_db_exec(&db, sql, &err) < 0)
-        fprintf(stderr, "schema: %s\n", err.msg);
-    free(sql);
+    if (hub_migrate(&db, hub_migrations_dir(), &applied, &err) < 0)
+        fprintf(stderr, "migrate: %s\n", err.msg);
+    REQUIRE(applied >= 5);
     /* No unique constraint: a job run twice shows as two rows. */
     REQUIRE(hub_db_exec(&db, "CREATE TABLE job_runs (job_id bigint NOT NULL, pid int NOT NULL,"
                              " at timestamptz NOT NULL DEFAULT clock_timestamp())", &err) == 0);
