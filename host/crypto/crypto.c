@@ -636,7 +636,8 @@ static const char keyfile_header[] =
     "# Simplix Hub master keys: one keyid:base64key per line; the first is active.\n"
     "# Keep this file secret (mode 0600) and backed up: losing it loses every stored secret.\n";
 
-/* Format a ring as key-file text into a malloc'ed buffer (a secret). */
+/* Format a ring as key-file text into a malloc'ed buffer, a secret: release it with
+ * hub_crypto_free_secret(*out, *out_len) (only the first *out_len bytes ever held a key). */
 static int
 keyring_format(const struct hub_crypto_keyring *ring, char **out, size_t *out_len,
                struct hub_error *err)
@@ -659,7 +660,7 @@ keyring_format(const struct hub_crypto_keyring *ring, char **out, size_t *out_le
         buf[len++] = ':';
         if (hub_crypto_b64_encode(ring->keys[i].key, HUB_CRYPTO_KEY_LEN, HUB_B64_STD,
                                   buf + len, cap - len, &n) < 0) {
-            hub_crypto_free_secret(buf, cap);
+            hub_crypto_free_secret(buf, len);
             return hub_error_set(err, HUB_E_INTERNAL, "key file: format overflow");
         }
         len += n;
@@ -702,7 +703,7 @@ hub_crypto_generate_keyfile(const char *path, const char *key_id,
 {
     struct hub_crypto_keyring ring;
     char                     *text = NULL;
-    size_t                    len = 0, cap = 0;
+    size_t                    len = 0;
     int                       fd, rc;
 
     memset(&ring, 0, sizeof(ring));
@@ -712,7 +713,6 @@ hub_crypto_generate_keyfile(const char *path, const char *key_id,
     rc = keyring_format(&ring, &text, &len, err);
     if (rc < 0)
         goto wipe;
-    cap = sizeof(keyfile_header) + ring.nkeys * (HUB_CRYPTO_KEY_ID_MAX + 64);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = hub_error_set(err, HUB_E_IO, "key file %s: %s", path, strerror(errno));
@@ -730,7 +730,7 @@ close_fd:
     if (rc < 0)
         unlink(path);
 free_text:
-    hub_crypto_free_secret(text, cap);
+    hub_crypto_free_secret(text, len);
 wipe:
     hub_crypto_keyring_wipe(&ring);
     return rc;
@@ -743,7 +743,7 @@ hub_crypto_rotate_keyfile(const char *path, const char *new_id,
     struct hub_crypto_keyring ring;
     char                      tmp[4096];
     char                     *text = NULL;
-    size_t                    len = 0, cap = 0;
+    size_t                    len = 0;
     int                       fd, n, rc;
 
     memset(&ring, 0, sizeof(ring));
@@ -759,7 +759,6 @@ hub_crypto_rotate_keyfile(const char *path, const char *new_id,
     rc = keyring_format(&ring, &text, &len, err);
     if (rc < 0)
         goto wipe;
-    cap = sizeof(keyfile_header) + ring.nkeys * (HUB_CRYPTO_KEY_ID_MAX + 64);
     /* mkstemp creates the file with mode 0600. */
     fd = mkstemp(tmp);
     if (fd < 0) {
@@ -773,7 +772,7 @@ hub_crypto_rotate_keyfile(const char *path, const char *new_id,
     if (rc < 0)
         unlink(tmp);
 free_text:
-    hub_crypto_free_secret(text, cap);
+    hub_crypto_free_secret(text, len);
 wipe:
     hub_crypto_keyring_wipe(&ring);
     return rc;

@@ -1,7 +1,7 @@
 /*
  * host/crypto: sealing round trips, tamper refusal byte by byte, key ids and rotation, key
  * files, and the primitives against published vectors (RFC 4231, RFC 4648, FIPS 180-2 and
- * the Shopify webhook vector from /work/shared/vectors/shopify.json).
+ * the Shopify vectors of the project's shared test vectors, vectors/shopify.json).
  */
 #include "check.h"
 #include "crypto/crypto.h"
@@ -378,7 +378,7 @@ test_hmac_sha256(void)
     CHECK_EQ(0, hub_crypto_hex_encode(mac, 32, hex, sizeof(hex)));
     CHECK_STR_EQ(rfc4231_2, hex);
 
-    /* /work/shared/vectors/shopify.json: shopify-webhook-hmac-1 (base64 of the MAC) */
+    /* vectors/shopify.json: shopify-webhook-hmac-1 (base64 of the MAC) */
     CHECK_EQ(0, hub_crypto_hmac_sha256("test_secret_key", 15, "{\"foo\": \"bar\"}", 14, mac));
     CHECK_EQ(0, hub_crypto_b64_encode(mac, 32, HUB_B64_STD, b64, sizeof(b64), NULL));
     CHECK_STR_EQ("B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=", b64);
@@ -583,7 +583,8 @@ test_hex(void)
 int
 main(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/sx_test_crypto_%ld", (long)getpid());
+    snprintf(tmpdir, sizeof(tmpdir), "%s/sx_test_crypto_%ld",
+             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp", (long)getpid());
     REQUIRE(mkdir(tmpdir, 0700) == 0);
 
     RUN_TEST(test_seal_round_trip);

@@ -162,7 +162,8 @@ test_checksum_and_failures(void)
     struct hub_error err;
     int              applied = -1;
 
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/sx_test_migrate_%ld", (long)getpid());
+    snprintf(tmpdir, sizeof(tmpdir), "%s/sx_test_migrate_%ld",
+             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp", (long)getpid());
     REQUIRE(mkdir(tmpdir, 0700) == 0);
     testdb_create(&t2, "migrate_synth");
     REQUIRE(hub_db_connect(&db, t2.conninfo, &err) == 0);
