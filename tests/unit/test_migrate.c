@@ -376,6 +376,27 @@ test_outbox_origin(void)
     CHECK_STR_HAS(err.msg, "22P02");
     hub_db_rollback(&db);
 
+    /* the export worker is woken by NOTIFY simplix_outbox with the organization id */
+    {
+        PGnotify *note;
+        char      want[32];
+
+        CHECK_EQ(0, ex("LISTEN simplix_outbox", &err));
+        snprintf(sql, sizeof(sql), "INSERT INTO companies (organization_id, name) VALUES "
+                 "(%lld, 'Notified')", org);
+        CHECK_EQ(0, ex(sql, &err));
+        CHECK_EQ(1, PQconsumeInput(db.conn));
+        note = PQnotifies(db.conn);
+        CHECK(note != NULL);
+        if (note != NULL) {
+            snprintf(want, sizeof(want), "%lld", org);
+            CHECK_STR_EQ("simplix_outbox", note->relname);
+            CHECK_STR_EQ(want, note->extra);
+            PQfreemem(note);
+        }
+        CHECK_EQ(0, ex("UNLISTEN simplix_outbox", &err));
+    }
+
     /* invoices are not exported through the outbox */
     snprintf(sql, sizeof(sql), "INSERT INTO invoices (organization_id, currency, total_minor) "
              "VALUES (%lld, 'EUR', 100)", org);
