@@ -37,6 +37,7 @@ struct sbx_delivery {
     struct evhttp_connection *conn;
     struct evhttp_request    *req;
     bool                      in_flight;
+    bool                      in_cb;      /* its callback is running: not to be freed */
 };
 
 static void attempt_start(evutil_socket_t fd, short what, void *arg);
@@ -45,6 +46,12 @@ const char *
 sbx_delivery_label(const struct sbx_delivery *d)
 {
     return d->label;
+}
+
+uint64_t
+sbx_delivery_group(const struct sbx_delivery *d)
+{
+    return d->group;
 }
 
 static void
@@ -116,8 +123,11 @@ attempt_done(struct sbx_delivery *d, int status, const char *error)
     final = ok || (size_t)d->attempt > d->nretries;
     sbx_log_delivery(d->p->sbx, d->p, d->label, d->url, d->attempt, status, ok, final,
                      ok ? NULL : (error != NULL ? error : "non-2xx answer"));
-    if (d->cb != NULL)
+    if (d->cb != NULL) {
+        d->in_cb = true;
         cancel = d->cb(d->arg, d, d->attempt, ok, status, final);
+        d->in_cb = false;
+    }
     if (final || cancel) {
         delivery_free(d);
         return;
@@ -314,7 +324,7 @@ sbx_outbox_cancel_group(struct sbx_platform *p, uint64_t group)
 
     for (d = p->sbx->deliveries; d != NULL; d = next) {
         next = d->next;
-        if (d->p == p && d->group == group && !d->in_flight) {
+        if (d->p == p && d->group == group && !d->in_flight && !d->in_cb) {
             delivery_free(d);
             n++;
         }

@@ -323,7 +323,8 @@ size_t sbx_outbox_cancel_group(struct sbx_platform *p, uint64_t group);
 size_t sbx_outbox_flush(struct sbx_platform *p);
 /* Pending deliveries of p. */
 size_t sbx_outbox_pending(struct sbx_platform *p);
-/* The delivery's label and URL, for callbacks. */
+/* The delivery's label and group, for callbacks. */
 const char *sbx_delivery_label(const struct sbx_delivery *d);
+uint64_t    sbx_delivery_group(const struct sbx_delivery *d);
 
 #endif /* SBX_H */
