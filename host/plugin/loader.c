@@ -750,7 +750,8 @@ hub_plugins_load_dir(struct hub_plugins *reg, const char *dir, size_t *loaded, s
     }
     /* Deterministic order; with "<id>@<version>.so" files several versions may sit side by
      * side: the marketplace decides which is active, so plain loading skips versioned files. */
-    qsort(names, n, sizeof(*names), name_cmp);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), name_cmp);
     for (i = 0; i < n; i++) {
         struct hub_plugin *p;
         struct hub_error   perr;

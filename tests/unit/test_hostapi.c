@@ -28,6 +28,7 @@
 /* ---- the fake Acme platform ----------------------------------------------------------------- */
 
 static struct event_base *acme_base;
+static struct evhttp      *acme_http;
 static int                acme_port;
 static atomic_int         acme_429_left;      /* answer 429 this many times on page 2 */
 static atomic_int         acme_calls;
@@ -120,6 +121,7 @@ acme_start(void)
     evthread_use_pthreads();
     acme_base = event_base_new();
     http = evhttp_new(acme_base);
+    acme_http = http;
     evhttp_set_gencb(http, acme_handler, NULL);
     sock = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
     REQUIRE(sock != NULL);
@@ -439,6 +441,7 @@ main(void)
 
     event_base_loopbreak(acme_base);
     pthread_join(acme, NULL);
+    evhttp_free(acme_http);
     event_base_free(acme_base);
     hub_plugins_destroy(&plugins);
     hub_rate_registry_free(rt.rates);
