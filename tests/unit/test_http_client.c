@@ -55,7 +55,15 @@ static struct {
     pthread_mutex_t    mu;
     struct key_stat    keys[MAX_KEYS];
     atomic_int         slow_pending;
+    /* /shop: a Shopify-style leaky bucket (capacity 5, leaks 10/s) */
+    double             shop_level;
+    int64_t            shop_at;
+    int                shop_ok;
+    int                shop_429;
 } srv;
+
+#define SHOP_CAPACITY 5
+#define SHOP_LEAK_PER_S 10.0
 
 static int64_t
 mono_ms(void)
@@ -177,6 +185,36 @@ on_request(struct evhttp_request *req, void *arg)
         evhttp_add_header(out, "X-Echo-Test", v != NULL ? v : "");
         evhttp_add_header(out, "X-Shopify-Shop-Api-Call-Limit", "39/40");
         evhttp_send_reply(req, 200, "OK", b);
+    } else if (strcmp(path, "/shop") == 0) {
+        int64_t now = mono_ms();
+        int     over;
+        char    cl[32];
+
+        pthread_mutex_lock(&srv.mu);
+        if (srv.shop_at != 0)
+            srv.shop_level -= (double)(now - srv.shop_at) * SHOP_LEAK_PER_S / 1000.0;
+        if (srv.shop_level < 0)
+            srv.shop_level = 0;
+        srv.shop_at = now;
+        over = srv.shop_level + 1.0 > SHOP_CAPACITY + 1e-9;
+        if (over)
+            srv.shop_429++;
+        else {
+            srv.shop_level += 1.0;
+            srv.shop_ok++;
+        }
+        /* reported rounded down, the least favourable reading for the client */
+        snprintf(cl, sizeof(cl), "%d/%d", (int)srv.shop_level, SHOP_CAPACITY);
+        pthread_mutex_unlock(&srv.mu);
+        evhttp_add_header(out, "X-Shopify-Shop-Api-Call-Limit", cl);
+        if (over) {
+            evhttp_add_header(out, "Retry-After", "1.0");
+            evbuffer_add_printf(b, "{\"errors\":\"Exceeded 2 calls per second\"}");
+            evhttp_send_reply(req, 429, "Too Many Requests", b);
+        } else {
+            evbuffer_add_printf(b, "{\"orders\":[]}");
+            evhttp_send_reply(req, 200, "OK", b);
+        }
     } else if (strcmp(path, "/big") == 0) {
         n = param_long(&q, "n", 0);
         for (i = 0; i < n; i++)
@@ -850,6 +888,117 @@ test_retry_log_has_no_secrets(void)
     hub_arena_destroy(&a);
 }
 
+/* Paced end to end, in real time: the server keeps a leaky bucket of 5 leaking 10/s and
+ * answers 429 past it; the client's limiter knows the policy and reads the call-limit
+ * header. A serial backfill must see no 429 and take about (n - 5) / 10 s. */
+static void
+test_paced_backfill_real_http(void)
+{
+    struct hub_retry_policy   p = fast_policy();
+    struct hub_rate_registry *reg;
+    struct hub_rate_policy    rp = { HUB_RATE_LEAKY, SHOP_CAPACITY, 10000, 0, 0 };
+    struct hub_arena          a;
+    struct hub_http_req       r = req_get("/shop");
+    struct hub_http_resp      resp;
+    struct hub_error          err;
+    int64_t                   t0, elapsed, minimum;
+    int                       i, n = 30, failures = 0;
+
+    REQUIRE(hub_rate_registry_new(NULL, NULL, &reg, &err) == 0);
+    REQUIRE(hub_rate_configure(reg, "shopify:paced.myshopify.com", &rp, &err) == 0);
+    p.call_limit_header = "X-Shopify-Shop-Api-Call-Limit";
+    p.max_attempts = 1;                 /* a 429 would show as a failure, not be hidden */
+    pthread_mutex_lock(&srv.mu);
+    srv.shop_level = 0;
+    srv.shop_at = 0;
+    srv.shop_ok = 0;
+    srv.shop_429 = 0;
+    pthread_mutex_unlock(&srv.mu);
+    t0 = mono_ms();
+    for (i = 0; i < n; i++) {
+        hub_arena_init(&a, 0);
+        if (hub_http_send(client, reg, "shopify:paced.myshopify.com", &r, &p, &a, &resp,
+                          &err) != 0)
+            failures++;
+        hub_arena_destroy(&a);
+    }
+    elapsed = mono_ms() - t0;
+    minimum = (int64_t)(n - SHOP_CAPACITY) * 100;
+    fprintf(stderr, "  real-time backfill: %d requests, %d x 429, %lld ms (minimum %lld ms, "
+            "ratio %.3f)\n", n, srv.shop_429, (long long)elapsed, (long long)minimum,
+            (double)elapsed / (double)minimum);
+    CHECK_EQ(0, failures);
+    CHECK_EQ(0, srv.shop_429);
+    CHECK_EQ(n, srv.shop_ok);
+    CHECK_GE(elapsed, minimum - 20);
+    CHECK_LE(elapsed, minimum * 3 / 2);
+    hub_rate_registry_free(reg);
+}
+
+/* One client and one limiter shared by many threads: the handle pool and the concurrency
+ * cap hold up, every request succeeds. */
+struct mt_ctx {
+    struct hub_rate_registry *reg;
+    atomic_int                ok;
+    atomic_int                failed;
+};
+
+static void *
+mt_worker(void *arg)
+{
+    struct mt_ctx          *c = arg;
+    struct hub_retry_policy p = fast_policy();
+    struct hub_arena        a;
+    struct hub_http_req     r;
+    struct hub_http_resp    resp;
+    struct hub_error        err;
+    char                    u[128];
+    int                     i;
+
+    snprintf(u, sizeof(u), "http://127.0.0.1:%d/echo", srv.port);
+    memset(&r, 0, sizeof(r));
+    r.method = HUB_HTTP_POST;
+    r.url = sx_cstr(u);
+    r.body = SX_STR("{\"n\":1}");
+    for (i = 0; i < 25; i++) {
+        hub_arena_init(&a, 0);
+        if (hub_http_send(client, c->reg, "woocommerce:mt.example", &r, &p, &a, &resp,
+                          &err) == 0 && strstr(resp.body.ptr, "body={\"n\":1}") != NULL)
+            atomic_fetch_add(&c->ok, 1);
+        else
+            atomic_fetch_add(&c->failed, 1);
+        hub_arena_destroy(&a);
+    }
+    return NULL;
+}
+
+static void
+test_threads_share_client(void)
+{
+    struct hub_rate_policy  rp = { HUB_RATE_NONE, 0, 0, 3, 0 };
+    struct hub_rate_limiter *lim;
+    struct mt_ctx           c;
+    struct hub_error        err;
+    pthread_t               th[8];
+    uint32_t                in_flight = 99;
+    int                     i;
+
+    memset(&c, 0, sizeof(c));
+    REQUIRE(hub_rate_registry_new(NULL, NULL, &c.reg, &err) == 0);
+    REQUIRE(hub_rate_configure(c.reg, "woocommerce:mt.example", &rp, &err) == 0);
+    for (i = 0; i < 8; i++)
+        REQUIRE(pthread_create(&th[i], NULL, mt_worker, &c) == 0);
+    for (i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    CHECK_EQ(200, atomic_load(&c.ok));
+    CHECK_EQ(0, atomic_load(&c.failed));
+    lim = hub_rate_get(c.reg, "woocommerce:mt.example", &err);
+    REQUIRE(lim != NULL);
+    hub_rate_snapshot(lim, NULL, &in_flight);
+    CHECK_EQ(0, in_flight);
+    hub_rate_registry_free(c.reg);
+}
+
 /* ---- parsers and helpers (no network) ------------------------------------------------------- */
 
 static int64_t
@@ -1064,6 +1213,8 @@ main(void)
     RUN_TEST(test_non_idempotent);
     RUN_TEST(test_call_limit_feeds_limiter);
     RUN_TEST(test_retry_log_has_no_secrets);
+    RUN_TEST(test_paced_backfill_real_http);
+    RUN_TEST(test_threads_share_client);
 
     hub_http_client_free(client);
     server_stop();
