@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -849,6 +850,31 @@ shopify_control(struct sbx_platform *p, const char *action, struct sbx_req *req,
     if (strcmp(action, "tokens/expire") == 0 && req->method == SBX_POST) {
         shp_expire_tokens(st, sbx_now(p->sbx));
         sbx_resp_json(resp, 200, "{\"ok\":true}");
+        return 0;
+    }
+    if (strcmp(action, "oauth/sign-query") == 0 && req->method == SBX_POST) {
+        /* The callback HMAC of a query string (body), exactly as the authorize redirect is
+         * signed: for checks against the published vector. */
+        struct evkeyvalq q;
+        struct evkeyval *kv;
+        struct sbx_kv    params[32];
+        size_t           n = 0;
+        char             hex[65];
+
+        TAILQ_INIT(&q);
+        if (evhttp_parse_query_str(req->body, &q) < 0) {
+            evhttp_clear_headers(&q);
+            sbx_resp_json(resp, 400, "{\"error\":\"body must be a query string\"}");
+            return 0;
+        }
+        TAILQ_FOREACH(kv, &q, next) {
+            if (n < 32)
+                params[n++] = (struct sbx_kv){kv->key, kv->value};
+        }
+        shp_oauth_hmac(st->api_secret, params, n, hex);
+        evhttp_clear_headers(&q);
+        shp_json_headers(resp);
+        sbx_resp_printf(resp, "{\"hmac\":\"%s\"}", hex);
         return 0;
     }
     if (strcmp(action, "sign") == 0 && req->method == SBX_POST) {

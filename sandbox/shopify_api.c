@@ -111,7 +111,7 @@ page_info_decode(struct shp_state *st, const char *pi, struct filter *f)
     char         *text;
     char         *tok;
     char         *save;
-    int64_t       v[16];
+    int64_t       v[15];
     size_t        nv = 0;
     unsigned char mac[32];
     char          hex[17];
@@ -138,7 +138,7 @@ page_info_decode(struct shp_state *st, const char *pi, struct filter *f)
 
         if (sbx_parse_i64(tok, INT64_MIN, INT64_MAX, &x) < 0)
             return -1;
-        if (nv < 16) {
+        if (nv < 15) {
             v[nv++] = x;
         } else {
             if (f->nids >= MAX_IDS)
@@ -146,7 +146,7 @@ page_info_decode(struct shp_state *st, const char *pi, struct filter *f)
             f->ids[f->nids++] = x;
         }
     }
-    if (nv != 16 || v[0] != 1)
+    if (nv != 15 || v[0] != 1)
         return -1;
     f->entity = (int)v[1];
     f->desc = (int)v[2];

@@ -257,9 +257,13 @@ struct sbx_jw {
     int              skip_depth;       /* >= 0 while a filtered-out value is being skipped */
     int              filter_depth;     /* depth of the objects filtered, or -1 */
     const char      *filter;           /* comma-separated allowed keys, or NULL */
+    size_t           blen;             /* staged bytes, flushed when a top value ends */
+    char             buf[16384];
 };
 
 void sbx_jw_init(struct sbx_jw *w, struct evbuffer *out);
+/* Output is staged and flushed when a top-level value is complete (or by this call). */
+void sbx_jw_flush(struct sbx_jw *w);
 /* Filter members of objects opened at `depth` (1 = the top-level object's members). */
 void sbx_jw_set_filter(struct sbx_jw *w, const char *fields, int depth);
 void sbx_jw_obj(struct sbx_jw *w);
