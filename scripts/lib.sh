@@ -62,8 +62,8 @@ sx_port_in_use() {
 # sx_free_port: print a TCP port that nothing listens on. Chosen at random below the kernel's
 # ephemeral range (32768+), so outgoing connections do not collide with it either.
 sx_free_port() {
-    local i port
-    for i in $(seq 1 200); do
+    local port
+    for _ in $(seq 1 200); do
         port=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
         if ! sx_port_in_use "$port"; then
             echo "$port"
@@ -104,11 +104,11 @@ sx_json_str() {
 
 # sx_stop_pid PID NAME [GRACE_SECONDS]: SIGTERM, wait, then SIGKILL. Quiet when already gone.
 sx_stop_pid() {
-    local pid=$1 name=$2 grace=${3:-10} i
+    local pid=$1 name=$2 grace=${3:-10}
     [ -n "$pid" ] || return 0
     kill -0 "$pid" 2>/dev/null || return 0
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 $((grace * 5))); do
+    for _ in $(seq 1 $((grace * 5))); do
         kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; sx_info "stopped $name (pid $pid)"; return 0; }
         sleep 0.2
     done

@@ -159,7 +159,7 @@ do_initdb() {
 }
 
 do_start() {
-    local pid port try
+    local pid port
     ensure_user
     if pid=$(pid_of_cluster); then
         if is_ready; then
@@ -169,7 +169,7 @@ do_start() {
     fi
     prepare_dirs
     do_initdb
-    for try in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
         port=$(sx_free_port)
         echo "$port" >"$DIR/port"
         if as_pg "$PG_BIN/pg_ctl" -D "$DATA" -l "$LOG" -o "-p $port" -w -t 60 start >/dev/null 2>&1; then
@@ -183,7 +183,7 @@ do_start() {
         sx_die "PostgreSQL did not start (log: $DIR/pg.log)"
     done
     # pg_ctl -w already waited; confirm with pg_isready the way clients will connect.
-    for try in $(seq 1 60); do
+    for _ in $(seq 1 60); do
         is_ready && break
         sleep 0.5
     done
@@ -192,20 +192,20 @@ do_start() {
 }
 
 do_stop() {
-    local pid i
+    local pid
     if ! pid=$(pid_of_cluster); then
         sx_info "not running ($DIR)"
         return 0
     fi
     # SIGINT is PostgreSQL's "fast" shutdown: roll back sessions, checkpoint, exit.
     kill -INT "$pid" 2>/dev/null || true
-    for i in $(seq 1 150); do
+    for _ in $(seq 1 150); do
         kill -0 "$pid" 2>/dev/null || { sx_ok "stopped (pid $pid)"; return 0; }
         sleep 0.2
     done
     sx_warn "no fast shutdown after 30s; immediate shutdown (SIGQUIT)"
     kill -QUIT "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         kill -0 "$pid" 2>/dev/null || { sx_ok "stopped (pid $pid)"; return 0; }
         sleep 0.2
     done

@@ -11,7 +11,7 @@
 # Extra arguments go to both ctest runs (e.g. `scripts/test.sh -R queue`). SX_TEST_ASAN=0 skips
 # the sanitizer build. Logs: build/test-logs/.
 set -uo pipefail
-SX_LOG_TAG=test
+SX_LOG_TAG='test'
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$SX_ROOT" || exit 1
@@ -24,12 +24,18 @@ declare -a RESULTS=()
 FAILED=0
 PG_STARTED=0
 
+joined() {
+    local out='' r
+    for r in "${RESULTS[@]}"; do out+=${out:+; }$r; done
+    echo "${out:-nothing ran}"
+}
+
 summary() {
     local status=PASS
     [ "$FAILED" -eq 0 ] || status=FAIL
     printf '\n%s%s make test: %s%s (%s) in %ss\n' "$SX_C_BOLD" \
         "$([ "$status" = PASS ] && printf '%s' "$SX_C_GREEN" || printf '%s' "$SX_C_RED")" \
-        "$status" "$SX_C_OFF" "$(IFS=';'; echo "${RESULTS[*]:-nothing ran}" | sed 's/;/; /g')" \
+        "$status" "$SX_C_OFF" "$(joined)" \
         "$(($(sx_now) - T0))"
 }
 

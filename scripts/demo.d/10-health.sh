@@ -1,4 +1,5 @@
 # step: Health check: the hub, its database and its plugins
+# shellcheck shell=bash
 # Sourced by scripts/demo.sh (see README here).
 
 health_step() {
