@@ -403,6 +403,12 @@ req_check(const struct hub_http_client *c, const struct hub_http_req *req, const
         if (v.len > 8192 || (v.len > 0 && v.ptr == NULL))
             return hub_error_set(err, HUB_E_INVALID, "http %s %s: header %.*s: bad value",
                                  m, logurl, (int)n.len, n.ptr);
+        /* curl re-sends custom headers to wherever a redirect points (only Authorization is
+         * held back), so a credential must never ride on a followed request */
+        if ((req->flags & HUB_HTTP_FOLLOW_REDIRECTS) && hub_http_header_is_secret(n.ptr, n.len))
+            return hub_error_set(err, HUB_E_INVALID, "http %s %s: header %.*s carries a "
+                                 "credential; not allowed with redirects followed", m, logurl,
+                                 (int)n.len, n.ptr);
         for (j = 0; j < v.len; j++) {
             /* CR/LF/NUL would let a value inject headers */
             if (v.ptr[j] == '\r' || v.ptr[j] == '\n' || v.ptr[j] == '\0')

@@ -41,7 +41,9 @@ enum {
     /* The request must not be repeated once it may have reached the server (a create without
      * an idempotency key). hub_http_send retries it only when it provably never left. */
     HUB_HTTP_NON_IDEMPOTENT = 1u << 0,
-    HUB_HTTP_FOLLOW_REDIRECTS = 1u << 1,   /* off by default; at most max_redirects */
+    /* Off by default; at most max_redirects. Refused (HUB_E_INVALID) together with any
+     * header hub_http_header_is_secret() flags: curl would send it to the new host. */
+    HUB_HTTP_FOLLOW_REDIRECTS = 1u << 1,
     HUB_HTTP_NO_RETRY = 1u << 2            /* one attempt only (SX_HTTP_NO_RETRY) */
 };
 

@@ -584,6 +584,7 @@ test_invalid_requests(void)
     struct hub_error            err;
     sx_http_header              inj = { SX_STR("X-Test"), SX_STR("a\r\nX-Evil: 1") };
     sx_http_header              badname = { SX_STR("X Bad"), SX_STR("v") };
+    sx_http_header              tok = { SX_STR("X-Shopify-Access-Token"), SX_STR("shpat_x") };
 
     hub_arena_init(&a, 0);
     r = req_get("/echo");
@@ -600,6 +601,15 @@ test_invalid_requests(void)
     CHECK_EQ(HUB_E_INVALID, hub_http_exchange(client, &r, &a, &resp, &err));
     r.url = SX_STR("http://127.0.0.1/a b");
     CHECK_EQ(HUB_E_INVALID, hub_http_exchange(client, &r, &a, &resp, &err));
+    r = req_get("/echo");
+    r.headers = &tok;
+    r.n_headers = 1;
+    r.flags = HUB_HTTP_FOLLOW_REDIRECTS;
+    CHECK_EQ(HUB_E_INVALID, hub_http_exchange(client, &r, &a, &resp, &err));
+    CHECK_STR_HAS(err.msg, "credential");
+    CHECK(strstr(err.msg, "shpat_") == NULL);
+    r.flags = 0;
+    CHECK_EQ(0, hub_http_exchange(client, &r, &a, &resp, &err));
     r = req_get("/echo");
     r.method = 99;
     CHECK_EQ(HUB_E_INVALID, hub_http_exchange(client, &r, &a, &resp, &err));
