@@ -706,6 +706,65 @@ hub_queue_reap(struct hub_db *db, int max, int *out_n, struct hub_error *err)
     return 0;
 }
 
+int
+hub_queue_retry_dead(struct hub_db *db, int64_t id, struct hub_error *err)
+{
+    static const char sql[] =
+        "WITH up AS ("
+        " UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(), finished_at = NULL,"
+        "        locked_until = NULL"
+        "  WHERE id = $1 AND status = 'dead'"
+        "  RETURNING queue)"
+        "SELECT pg_notify('" HUB_QUEUE_CHANNEL "', queue) FROM up";
+    const char *params[1];
+    char        idbuf[24];
+    PGresult   *res;
+    int         rc, n;
+
+    snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
+    params[0] = idbuf;
+    rc = hub_db_query(db, sql, 1, params, &res, err);
+    if (rc == HUB_E_CONFLICT)
+        return hub_error_set(err, HUB_E_CONFLICT, "queue: job %" PRId64 ": another pending job"
+                             " has its dedupe key", id);
+    if (rc < 0)
+        return rc;
+    n = PQntuples(res);
+    PQclear(res);
+    if (n != 1)
+        return hub_error_set(err, HUB_E_NOT_FOUND, "queue: no dead job %" PRId64, id);
+    return 0;
+}
+
+int
+hub_queue_purge(struct hub_db *db, int64_t older_than_ms, int max, int *out_n,
+                struct hub_error *err)
+{
+    static const char sql[] =
+        "DELETE FROM jobs WHERE id IN ("
+        " SELECT id FROM jobs WHERE status = 'done'"
+        "    AND finished_at < now() - $1::bigint * interval '1 millisecond'"
+        "  LIMIT $2 FOR UPDATE SKIP LOCKED)";
+    const char *params[2];
+    char        age[24], limit[16];
+    PGresult   *res;
+    int         rc;
+
+    if (out_n != NULL)
+        *out_n = 0;
+    snprintf(age, sizeof(age), "%" PRId64, older_than_ms > 0 ? older_than_ms : 0);
+    snprintf(limit, sizeof(limit), "%d", max > 0 ? max : 1000);
+    params[0] = age;
+    params[1] = limit;
+    rc = hub_db_query(db, sql, 2, params, &res, err);
+    if (rc < 0)
+        return rc;
+    if (out_n != NULL)
+        *out_n = (int)strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
 static const char stats_sql[] =
     "SELECT count(*) FILTER (WHERE status = 'queued'),"
     "       count(*) FILTER (WHERE status = 'running'),"

@@ -165,6 +165,18 @@ int hub_queue_extend_worker(struct hub_db *db, const char *worker_id, int lease_
  */
 int hub_queue_reap(struct hub_db *db, int max, int *out_n, struct hub_error *err);
 
+/*
+ * Replay a dead job (admin action): queued again now with attempts 0 and its last_error kept
+ * until the next run. HUB_E_NOT_FOUND when `id` is not dead; HUB_E_CONFLICT when another
+ * pending job holds its dedupe key.
+ */
+int hub_queue_retry_dead(struct hub_db *db, int64_t id, struct hub_error *err);
+
+/* Delete up to `max` done jobs that finished more than older_than_ms ago (dead jobs stay for
+ * replay). *out_n (may be NULL) = rows deleted. Safe to run from every process at once. */
+int hub_queue_purge(struct hub_db *db, int64_t older_than_ms, int max, int *out_n,
+                    struct hub_error *err);
+
 /* Depth per status and age of the oldest waiting job, of one queue (NULL = all queues). */
 int hub_queue_stats(struct hub_db *db, const char *queue, struct hub_queue_stats *out,
                     struct hub_error *err);

@@ -263,12 +263,22 @@ test_dedupe(void)
     CHECK_EQ(1, deduped);
     CHECK_EQ(a, c);
 
+    /* A dead job cannot be replayed while another job holds its key. */
+    CHECK_EQ(0, hub_queue_fail(&db, &job, "HUB_E_REJECTED: no", 0, 1, NULL, &err));
+    CHECK_EQ(0, hub_queue_enqueue(&db, &spec, &b, &deduped, &err));
+    CHECK_EQ(0, deduped);
+    CHECK_EQ(HUB_E_CONFLICT, hub_queue_retry_dead(&db, a, &err));
+    CHECK_EQ(0, claim("w1", 10000, &arena, &job, 1, &n));
+    REQUIRE(n == 1);
+    CHECK_EQ(b, job.id);
+    a = b;
+
     /* Done: the key is free again. */
     CHECK_EQ(0, hub_queue_complete(&db, &job, NULL, &err));
     CHECK_EQ(0, hub_queue_enqueue(&db, &spec, &d, &deduped, &err));
     CHECK_EQ(0, deduped);
     CHECK(d != a);
-    CHECK_EQ(2, scalar("SELECT count(*) FROM jobs WHERE dedupe_key = 'sync:42:orders'"));
+    CHECK_EQ(3, scalar("SELECT count(*) FROM jobs WHERE dedupe_key = 'sync:42:orders'"));
     /* Jobs without a key never collide. */
     spec.dedupe_key = NULL;
     CHECK_EQ(0, hub_queue_enqueue(&db, &spec, &a, &deduped, &err));
@@ -379,6 +389,28 @@ test_retries_then_dead(void)
     CHECK_EQ(HUB_JOB_DEAD, status_of(perm, &attempts, last, sizeof(last)));
     CHECK_EQ(1, attempts);
     CHECK_STR_EQ("HUB_E_INVALID: bad payload", last);
+
+    /* Replay a dead job; a job that is not dead cannot be replayed. */
+    CHECK_EQ(0, hub_queue_retry_dead(&db, perm, &err));
+    CHECK_EQ(HUB_E_NOT_FOUND, hub_queue_retry_dead(&db, perm, &err));
+    CHECK_EQ(HUB_JOB_QUEUED, status_of(perm, &attempts, NULL, 0));
+    CHECK_EQ(0, attempts);
+    CHECK_EQ(0, claim("w1", 10000, &arena, &job, 1, &n));
+    REQUIRE(n == 1);
+    CHECK_EQ(perm, job.id);
+    CHECK_EQ(0, hub_queue_complete(&db, &job, NULL, &err));
+
+    /* Purge removes old done jobs only. */
+    {
+        int purged = -1;
+
+        CHECK_EQ(0, hub_queue_purge(&db, 60000, 100, &purged, &err));
+        CHECK_EQ(0, purged);
+        CHECK_EQ(0, hub_queue_purge(&db, 0, 100, &purged, &err));
+        CHECK_EQ(1, purged);
+        CHECK_EQ(HUB_E_NOT_FOUND, hub_queue_job_status(&db, perm, NULL, NULL, NULL, 0, &err));
+        CHECK_EQ(1, scalar("SELECT count(*) FROM jobs WHERE status = 'dead'"));
+    }
     hub_arena_destroy(&arena);
 }
 
@@ -401,14 +433,14 @@ test_lease_expiry_reclaim(void)
     spec.max_attempts = 2;
     CHECK_EQ(0, hub_queue_enqueue(&db, &spec, &id, NULL, &err));
 
-    CHECK_EQ(0, claim("crashed-worker", 300, &arena, &a, 1, &n));
+    CHECK_EQ(0, claim("crashed-worker", 1000, &arena, &a, 1, &n));
     REQUIRE(n == 1);
     CHECK_EQ(0, hub_queue_reap(&db, 100, &n_reaped, &err));
     CHECK_EQ(0, n_reaped);          /* lease still valid */
-    CHECK_EQ(0, hub_queue_extend(&db, &a, 300, &err));
-    CHECK_EQ(0, hub_queue_extend_worker(&db, "crashed-worker", 300, &n_ext, &err));
+    CHECK_EQ(0, hub_queue_extend(&db, &a, 1000, &err));
+    CHECK_EQ(0, hub_queue_extend_worker(&db, "crashed-worker", 600, &n_ext, &err));
     CHECK_EQ(1, n_ext);
-    sleep_ms(450);                  /* the worker "crashed": no heartbeat */
+    sleep_ms(700);                  /* the worker "crashed": no heartbeat */
     CHECK_EQ(0, hub_queue_reap(&db, 100, &n_reaped, &err));
     CHECK_EQ(1, n_reaped);
     CHECK_EQ(HUB_JOB_QUEUED, status_of(id, &attempts, last, sizeof(last)));
@@ -509,8 +541,8 @@ handle_tx_ok(const struct hub_job *job, struct hub_job_run *run, void *ctx,
     return hub_db_exec(run->db, "INSERT INTO side_effects VALUES ('tx_ok')", err);
 }
 
-/* Runs for p->sleep_ms; when p->sleep_ms < 0, until a stop and then 800 ms more (a job that
- * cannot stop at once). */
+/* Runs for p->sleep_ms; when -1, until a stop and then 1.2 s more (a job that cannot stop at
+ * once); when -2, until a stop (a job that stops when asked). Bounded to 10 s. */
 static int
 handle_slow(const struct hub_job *job, struct hub_job_run *run, void *ctx,
             struct hub_error *err)
@@ -524,7 +556,8 @@ handle_slow(const struct hub_job *job, struct hub_job_run *run, void *ctx,
             break;
         if (p->sleep_ms < 0 && hub_worker_stopping(run)) {
             atomic_fetch_add(&p->saw_stop, 1);
-            sleep_ms(800);
+            if (p->sleep_ms == -1)
+                sleep_ms(1200);
             break;
         }
         sleep_ms(10);
@@ -709,10 +742,10 @@ test_heartbeat_keeps_long_job(void)
 
     reset();
     memset(&p, 0, sizeof(p));
-    p.sleep_ms = 1500;      /* five leases long */
+    p.sleep_ms = 1800;      /* three leases long */
     memset(&cfg, 0, sizeof(cfg));
     cfg.threads = 1;
-    cfg.lease_ms = 300;
+    cfg.lease_ms = 600;
     cfg.poll_ms = 50;
     cfg.reap_interval_ms = 50;
     pool = make_pool(&cfg);
@@ -743,7 +776,7 @@ test_graceful_stop(void)
     /* 1. In-flight jobs that finish within the drain timeout are done, nothing released. */
     reset();
     memset(&p, 0, sizeof(p));
-    p.sleep_ms = 200;
+    p.sleep_ms = -2;
     memset(&cfg, 0, sizeof(cfg));
     cfg.threads = 2;
     cfg.batch = 3;
@@ -760,6 +793,7 @@ test_graceful_stop(void)
     CHECK_EQ(0, hub_worker_pool_stop(pool, 3000, &released));
     hub_worker_pool_counters(pool, &c);
     CHECK_EQ(0, released);
+    CHECK_EQ(2, atomic_load(&p.saw_stop));
     /* each worker finished its current job; the rest of its batch went back at once */
     CHECK_EQ(2, scalar("SELECT count(*) FROM jobs WHERE status = 'done'"));
     CHECK_EQ(4, scalar("SELECT count(*) FROM jobs WHERE status = 'queued' AND attempts = 0"

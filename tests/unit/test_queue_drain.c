@@ -9,7 +9,7 @@
  * the 8 workers.
  *
  * Variant 2 kills one child with SIGKILL midway. Its leased jobs stay 'running' until their
- * lease (1.5 s) expires without heartbeats; the other child's reaper puts them back and runs
+ * lease (2 s) expires without heartbeats; the other child's reaper puts them back and runs
  * them. Every job ends done, but a job the dead child was executing may have written its row
  * before the kill: delivery is AT-LEAST-ONCE after a crash, at most twice here, which is why
  * handlers must be idempotent.
@@ -37,7 +37,7 @@
 
 #define NJOBS          10000
 #define CHILD_THREADS  4
-#define CHILD_LEASE_MS 1500
+#define CHILD_LEASE_MS 2000
 #define CHILD_MAX_S    45
 
 static struct testdb tdb;
