@@ -483,7 +483,10 @@ hub_http_send(struct hub_http_client *client, struct hub_rate_registry *limiter,
                                attempt == 1 ? "" : "s");
             break;
         }
-        if ((req->flags & HUB_HTTP_NON_IDEMPOTENT) && cur.request_sent) {
+        /* A 429 is the platform refusing the request before processing it, so even a
+         * non-idempotent create may be sent again; anything else may have been applied. */
+        if ((req->flags & HUB_HTTP_NON_IDEMPOTENT) && cur.request_sent &&
+            rc != HUB_E_RATE_LIMITED) {
             rc = hub_error_set(err, rc, "%s (not retried: non-idempotent request may have "
                                "been processed)", aerr.msg);
             break;

@@ -227,6 +227,18 @@ test_money_parse(void)
     CHECK_EQ(SX_E_INVALID, sx_money_parse(SX_STR(""), 2, 0, &v));
     CHECK_EQ(SX_E_INVALID, sx_money_parse(SX_STR("."), 2, 0, &v));
     CHECK_EQ(SX_E_INVALID, sx_money_parse(SX_STR("99999999999999999999"), 2, 0, &v));
+    {
+        char q[16];
+
+        CHECK_EQ(3, sx_json_quote(SX_STR("a"), q, 4));          /* exactly enough room */
+        CHECK_STR_EQ("\"a\"", q);
+        CHECK_EQ(0, sx_json_quote(SX_STR("a"), q, 3));
+        CHECK_EQ(6, sx_json_quote(SX_STR("\xc3\xa9\""), q, sizeof(q)));   /* "é\"" */
+        CHECK_EQ(0, sx_json_quote(SX_STR("\xff"), q, sizeof(q)));        /* not UTF-8 */
+        CHECK_EQ(0, sx_json_quote(SX_STR("\xed\xa0\x80"), q, sizeof(q))); /* surrogate */
+        CHECK_EQ(8, sx_json_quote(SX_STR("\x01"), q, sizeof(q)));
+        CHECK_STR_EQ("\"\\u0001\"", q);
+    }
     CHECK_EQ(0, sx_currency_exponent(SX_STR("JPY")));
     CHECK_EQ(3, sx_currency_exponent(SX_STR("KWD")));
     CHECK_EQ(2, sx_currency_exponent(SX_STR("EUR")));

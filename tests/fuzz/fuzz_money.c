@@ -12,9 +12,8 @@
  * sx_json_quote runs on the whole input into buffers of many sizes, tiny to large, each
  * followed by guard bytes:
  *   - it never writes past `cap`;
- *   - 0 when the literal and its NUL do not fit; success whenever cap >= needed + 6 (it
- *     keeps a 7-byte margin per character, so it may refuse a buffer that is up to 5 bytes
- *     bigger than necessary);
+ *   - 0 when the input is not valid UTF-8 or the literal and its NUL do not fit; otherwise
+ *     exactly the literal's length (no slack: a buffer of needed + 1 bytes is enough);
  *   - on success the output is a JSON string literal ("..." with only \" \\ \u00XX escapes
  *     and no raw control character), NUL-terminated, that decodes back to the input.
  */
@@ -129,6 +128,21 @@ check_money(const uint8_t *data, size_t size)
     }
 }
 
+/* Whole input is valid UTF-8 (the SDK's own sequence check, applied to every position). */
+static int
+utf8_valid(const uint8_t *s, size_t len)
+{
+    size_t i = 0, n;
+
+    while (i < len) {
+        n = sx_utf8_seq_len(s + i, len - i);
+        if (n == 0)
+            return 0;
+        i += n;
+    }
+    return 1;
+}
+
 /* Bytes of the literal for `s`, quotes included, NUL excluded. */
 static size_t
 quoted_len(const uint8_t *s, size_t len)
@@ -209,10 +223,10 @@ quote_into(const uint8_t *data, size_t size, size_t cap, size_t need)
     n = sx_json_quote(s, buf, cap);
     for (i = cap; i < cap + GUARD_LEN; i++)
         FUZZ_CHECK((unsigned char)buf[i] == GUARD_BYTE);
-    if (cap < need + 1)
+    if (cap < need + 1 || !utf8_valid(data, size))
         FUZZ_CHECK(n == 0);
-    if (cap >= need + 6)
-        FUZZ_CHECK(n != 0);
+    else
+        FUZZ_CHECK(n == need);
     if (n != 0) {
         FUZZ_CHECK(n == need && n < cap);
         check_literal(buf, n, data, size);

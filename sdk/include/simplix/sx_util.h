@@ -113,39 +113,87 @@ sx_money_parse(sx_str s, int exp, int round, int64_t *out)
     return SX_OK;
 }
 
+/* Length of the UTF-8 sequence starting at p[0..n), or 0 when it is not valid UTF-8
+ * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
+static inline size_t
+sx_utf8_seq_len(const unsigned char *p, size_t n)
+{
+    uint32_t cp;
+    size_t   len, i;
+
+    if (n == 0)
+        return 0;
+    if (p[0] < 0x80)
+        return 1;
+    if ((p[0] & 0xe0) == 0xc0) {
+        len = 2;
+        cp = p[0] & 0x1f;
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        len = 3;
+        cp = p[0] & 0x0f;
+    } else if ((p[0] & 0xf8) == 0xf0) {
+        len = 4;
+        cp = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
 /*
- * Write `s` as a JSON string literal (quotes included) into out[0..cap). Returns the length
- * written (excluding the NUL), or 0 when it does not fit (nothing usable is written then).
+ * Write `s` as a JSON string literal (quotes included, NUL-terminated) into out[0..cap).
+ * Returns the length written (excluding the NUL), or 0 when it does not fit or `s` is not
+ * valid UTF-8 (nothing usable is written then). Control characters are escaped as \uXXXX.
  */
 static inline size_t
 sx_json_quote(sx_str s, char *out, size_t cap)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t            i, o = 0;
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    size_t               i = 0, o = 0, n;
 
-    if (cap < 3)
+    if (cap < 3 || (s.len > 0 && s.ptr == NULL))
         return 0;
     out[o++] = '"';
-    for (i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
+    while (i < s.len) {
+        unsigned char c = p[i];
 
-        if (o + 7 >= cap)
-            return 0;
         if (c == '"' || c == '\\') {
+            if (cap - o < 2 + 2)             /* the escape, then closing quote and NUL */
+                return 0;
             out[o++] = '\\';
             out[o++] = (char)c;
+            i++;
         } else if (c < 0x20) {
+            if (cap - o < 6 + 2)
+                return 0;
             out[o++] = '\\';
             out[o++] = 'u';
             out[o++] = '0';
             out[o++] = '0';
             out[o++] = hex[c >> 4];
             out[o++] = hex[c & 15];
+            i++;
         } else {
-            out[o++] = (char)c;
+            n = sx_utf8_seq_len(p + i, s.len - i);
+            if (n == 0 || cap - o < n + 2)
+                return 0;
+            memcpy(out + o, p + i, n);
+            o += n;
+            i += n;
         }
     }
-    if (o + 2 > cap)
+    if (cap - o < 2)
         return 0;
     out[o++] = '"';
     out[o] = '\0';
