@@ -160,8 +160,9 @@ int hub_queue_extend_worker(struct hub_db *db, const char *worker_id, int lease_
 
 /*
  * Put back up to `max` jobs whose lease expired (their worker died or hung): queued with
- * their run_at unchanged (so ahead of jobs enqueued since), or dead when that was the last allowed attempt; last_error names the lost
- * worker. Safe to run from every process at once (SKIP LOCKED). *out_n (may be NULL).
+ * their run_at unchanged (so ahead of jobs enqueued since), or dead when that was the last
+ * allowed attempt; last_error names the lost worker. The attempt counts (it was counted at
+ * the claim). Safe to run from every process at once (SKIP LOCKED). *out_n (may be NULL).
  */
 int hub_queue_reap(struct hub_db *db, int max, int *out_n, struct hub_error *err);
 

@@ -17,6 +17,11 @@
  * the job runs again after its lease expires. Handlers must be idempotent. A handler
  * registered with HUB_WORKER_TX runs inside a transaction on run->db that also marks the job
  * done, so its database work commits exactly once (its other side effects still may repeat).
+ * That transaction stays open for the whole handler: use HUB_WORKER_TX for handlers that
+ * only touch the database, not for ones that wait on a platform over HTTP.
+ *
+ * A handler that hangs keeps its lease as long as the process heartbeats: there is no
+ * per-job time limit yet; handlers bound their own I/O.
  *
  * Thread rules: create, register, start, stop and free from one controlling thread.
  * Handlers run on the worker threads, several at once; `ctx` must be safe for that.
