@@ -136,6 +136,23 @@ fail_err(const struct hub_error *err)
 
 /* ---- serve ------------------------------------------------------------------------------------- */
 
+/* Keep the database URL and its password out of every log line. */
+static void
+redact_database_password(const char *url)
+{
+    PQconninfoOption *opts, *o;
+
+    hub_log_redact_add(url, strlen(url));
+    opts = PQconninfoParse(url, NULL);
+    if (opts == NULL)
+        return;
+    for (o = opts; o->keyword != NULL; o++) {
+        if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
+            hub_log_redact_add(o->val, strlen(o->val));
+    }
+    PQconninfoFree(opts);
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
@@ -202,7 +219,7 @@ cmd_serve(int argc, char **argv)
     }
     hub_log_set_level(hub->cfg.log_level);
     hub_log_set_json(hub->cfg.log_json);
-    hub_log_redact_add(hub->cfg.database_url, strlen(hub->cfg.database_url));
+    redact_database_password(hub->cfg.database_url);
 
     rc = hub_http_global_init(&err);
     if (rc < 0) {
@@ -390,6 +407,10 @@ cmd_selftest(int argc, char **argv)
     time_t              deadline;
     int                 c, rc;
 
+    if (want_help(argc, argv)) {
+        fputs(usage_selftest, stdout);
+        return 0;
+    }
     optind = 1;
     while ((c = getopt(argc, argv, "d:n:t:h")) != -1) {
         switch (c) {

@@ -155,6 +155,15 @@ h_metrics(struct hub_http_ctx *ctx, void *arg)
                                       "outcome=\"dead\"", NULL), wc.dead);
         hub_metric_set(hub_metric_get(HUB_METRIC_COUNTER, "simplix_jobs_total",
                                       "outcome=\"released\"", NULL), wc.released);
+        hub_metric_set(hub_metric_get(HUB_METRIC_COUNTER, "simplix_jobs_total",
+                                      "outcome=\"stale\"", NULL), wc.stale);
+        hub_metric_set(hub_metric_get(HUB_METRIC_COUNTER, "simplix_jobs_claimed_total", "",
+                                      "Jobs claimed by this hub's workers"), wc.claimed);
+        hub_metric_set(hub_metric_get(HUB_METRIC_COUNTER, "simplix_jobs_reaped_total", "",
+                                      "Expired leases (of any hub) this hub put back"),
+                       wc.reaped);
+        hub_metric_set(hub_metric_get(HUB_METRIC_COUNTER, "simplix_queue_wakeups_total", "",
+                                      "Queue notifications received"), wc.wakeups);
     }
     hub_buf_init(&b, 4 << 20);
     if (hub_metrics_render(&b) < 0) {
@@ -290,22 +299,6 @@ hub_run(struct hub *hub, struct hub_error *err)
         rc = hub_error_set(err, HUB_E_NOMEM, "cannot create the event loop");
         goto out;
     }
-    if (hub->cfg.workers > 0) {
-        memset(&wcfg, 0, sizeof(wcfg));
-        wcfg.conninfo = hub->cfg.database_url;
-        wcfg.threads = hub->cfg.workers;
-        wcfg.lease_ms = hub->cfg.job_lease_ms;
-        wcfg.reap_interval_ms = hub->cfg.job_lease_ms / 3 > 5000 ? 5000 : hub->cfg.job_lease_ms / 3;
-        rc = hub_worker_pool_create(&wcfg, &hub->workers, err);
-        if (rc == 0)
-            rc = hub_worker_register_flags(hub->workers, HUB_JOB_SELFTEST, job_selftest, hub,
-                                           HUB_WORKER_TX);
-        if (rc == 0)
-            rc = hub_worker_pool_start(hub->workers, err);
-        if (rc < 0)
-            goto out;
-    }
-
     memset(&limits, 0, sizeof(limits));
     limits.max_body_bytes = hub->cfg.max_body_bytes;
     limits.max_headers = hub->cfg.max_headers;
@@ -321,6 +314,24 @@ hub_run(struct hub *hub, struct hub_error *err)
     if (rc < 0)
         goto out;
     snprintf(hub->url, sizeof(hub->url), "http://%.255s:%d", hub->cfg.listen_host, hub->port);
+
+    /* Workers start only once the port is ours: a hub that cannot serve takes no jobs. */
+    if (hub->cfg.workers > 0) {
+        memset(&wcfg, 0, sizeof(wcfg));
+        wcfg.conninfo = hub->cfg.database_url;
+        wcfg.threads = hub->cfg.workers;
+        wcfg.lease_ms = hub->cfg.job_lease_ms;
+        wcfg.reap_interval_ms = hub->cfg.job_lease_ms / 3 > 5000 ? 5000 :
+                                hub->cfg.job_lease_ms / 3;
+        rc = hub_worker_pool_create(&wcfg, &hub->workers, err);
+        if (rc == 0)
+            rc = hub_worker_register_flags(hub->workers, HUB_JOB_SELFTEST, job_selftest, hub,
+                                           HUB_WORKER_TX);
+        if (rc == 0)
+            rc = hub_worker_pool_start(hub->workers, err);
+        if (rc < 0)
+            goto out;
+    }
     if (hub->cfg.public_url[0] == '\0')
         snprintf(hub->cfg.public_url, sizeof(hub->cfg.public_url), "%s", hub->url);
 

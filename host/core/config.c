@@ -113,8 +113,8 @@ hub_config_set(struct hub_config *cfg, const char *key, const char *value, const
         return set_str(cfg->migrations_dir, sizeof(cfg->migrations_dir), key, value, origin,
                        err);
     if (strcmp(key, "workers") == 0) {
-        if (parse_long(value, 0, 256, &v) < 0)
-            return hub_error_set(err, HUB_E_CONFIG, "%s: workers must be 0-256, got \"%s\"",
+        if (parse_long(value, 0, 64, &v) < 0)
+            return hub_error_set(err, HUB_E_CONFIG, "%s: workers must be 0-64, got \"%s\"",
                                  origin, value);
         cfg->workers = (int)v;
         return 0;

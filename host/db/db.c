@@ -25,6 +25,12 @@ hub_db_connect(struct hub_db *db, const char *conninfo, struct hub_error *err)
         db->conn = NULL;
         return HUB_E_DB;
     }
+    /* Times are UTC everywhere (DESIGN.md 4), also when printed by the server. */
+    if (hub_db_exec(db, "SET TIME ZONE 'UTC'", err) < 0) {
+        PQfinish(db->conn);
+        db->conn = NULL;
+        return HUB_E_DB;
+    }
     return 0;
 }
 

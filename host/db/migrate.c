@@ -46,7 +46,11 @@ hub_migrations_dir(void)
     if (stat(SX_SOURCE_DIR "/host/migrations", &st) == 0 && S_ISDIR(st.st_mode))
         return SX_SOURCE_DIR "/host/migrations";
 #endif
+#ifdef SX_MIGRATIONS_INSTALL_DIR
+    return SX_MIGRATIONS_INSTALL_DIR;
+#else
     return "/usr/local/share/simplix-hub/migrations";
+#endif
 }
 
 static void

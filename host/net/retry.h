@@ -51,7 +51,8 @@ struct hub_retry_policy {
  * outcome, max_attempts or the total deadline. A 429 penalizes the whole account for the
  * Retry-After (so every thread of it waits), other retries sleep here.
  * A request with HUB_HTTP_NON_IDEMPOTENT is retried only when the previous attempt provably
- * never reached the server; HUB_HTTP_NO_RETRY makes one attempt.
+ * never reached the server, or was answered 429 (refused before processing);
+ * HUB_HTTP_NO_RETRY makes one attempt.
  * Each retry is logged at warn ("net.http"), with the URL without its query and no header
  * values. `policy` may be NULL for defaults.
  * Returns what the last exchange returned (see hub_http_exchange), or HUB_E_RATE_LIMITED

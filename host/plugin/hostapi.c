@@ -486,7 +486,7 @@ api_http(sx_ctx *cx, const sx_http_req *req, const sx_http_resp **out)
         hr.flags |= HUB_HTTP_NON_IDEMPOTENT;
 
     memset(&pol, 0, sizeof(pol));
-    pol.max_attempts = inst->rt->http_max_attempts ? inst->rt->http_max_attempts : 5;
+    pol.max_attempts = inst->rt->http_max_attempts;     /* 0 = the retry policy's default */
     pol.total_timeout_ms = inst->rt->http_deadline_ms ? inst->rt->http_deadline_ms : 120000;
     memset(&resp, 0, sizeof(resp));
     rc = hub_http_send(inst->rt->http, inst->rt->rates, inst->account, &hr, &pol, &call->arena,

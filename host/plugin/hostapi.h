@@ -37,7 +37,7 @@ struct hub_runtime {
     /* The connector-visible clock (epoch ms); NULL = real time. Tests inject one. */
     int64_t                        (*now_ms)(void *ctx);
     void                            *now_ctx;
-    uint32_t                         http_max_attempts;   /* 0 = default (5) */
+    uint32_t                         http_max_attempts;   /* 0 = retry.h default (4) */
     uint32_t                         http_deadline_ms;    /* whole call incl. retries; 0 = 120 s */
 };
 

@@ -46,7 +46,7 @@ check_config(const struct hub_config *cfg)
     FUZZ_CHECK(str_ok(cfg->migrations_dir, sizeof(cfg->migrations_dir)));
     FUZZ_CHECK(cfg->listen_host[0] != '\0');
     FUZZ_CHECK(cfg->listen_port >= 0 && cfg->listen_port <= 65535);
-    FUZZ_CHECK(cfg->workers >= 0 && cfg->workers <= 256);
+    FUZZ_CHECK(cfg->workers >= 0 && cfg->workers <= 64);
     FUZZ_CHECK(cfg->log_level >= HUB_LOG_ERROR && cfg->log_level <= HUB_LOG_DEBUG);
     FUZZ_CHECK(cfg->log_json == 0 || cfg->log_json == 1);
     FUZZ_CHECK(cfg->max_body_bytes >= 1024 && cfg->max_body_bytes <= 64u * 1024 * 1024);

@@ -66,7 +66,7 @@ test_config_refusals(void)
     CHECK_EQ(HUB_E_CONFIG, hub_config_parse(&cfg, "\nnope = 1\n", 10, "a.conf", &err));
     CHECK_STR_EQ("a.conf:2: unknown setting \"nope\"", err.msg);
     CHECK_EQ(HUB_E_CONFIG, hub_config_set(&cfg, "workers", "many", "SX_WORKERS", &err));
-    CHECK_STR_EQ("SX_WORKERS: workers must be 0-256, got \"many\"", err.msg);
+    CHECK_STR_EQ("SX_WORKERS: workers must be 0-64, got \"many\"", err.msg);
     CHECK_EQ(HUB_E_CONFIG, hub_config_set(&cfg, "listen", "localhost", "flag", &err));
     CHECK_STR_HAS(err.msg, "listen must be host:port");
     CHECK_EQ(HUB_E_CONFIG, hub_config_set(&cfg, "listen", "h:70000", "flag", &err));
