@@ -2,7 +2,8 @@
 # Runs one conformance test file with node's test runner; exit 77 (skip) when node or the
 # pinned npm packages are missing, unless SX_REQUIRE_ALL=1 demands them.
 dir=$(dirname "$0")
-if ! command -v node >/dev/null 2>&1 || [ ! -d "$dir/node_modules/@shopify/shopify-api" ]; then
+if ! command -v node >/dev/null 2>&1 || [ ! -d "$dir/node_modules/@shopify/shopify-api" ] ||
+   [ ! -d "$dir/node_modules/@woocommerce/woocommerce-rest-api" ]; then
     if [ "${SX_REQUIRE_ALL:-0}" = "1" ]; then
         echo "conformance: node or node_modules missing: run 'npm ci' in tests/conformance" >&2
         exit 1
