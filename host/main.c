@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/cli_admin.h"
 #include "app/hub.h"
 #include "core/buf.h"
 #include "core/config.h"
@@ -33,6 +34,9 @@ static const char usage_main[] =
     "  plugin list        list the connectors in the plugin folder and why any is refused\n"
     "  keygen FILE        create a master key file for encrypting secrets (mode 0600)\n"
     "  selftest           enqueue jobs and wait until running hubs have run them all\n"
+    "  org                create and list organizations\n"
+    "  integrations       create, list, pause and resume integrations\n"
+    "  sync               start sync runs, follow their progress, read the sync logs\n"
     "  version            print the hub and SDK ABI versions\n"
     "\n"
     "Run `simplix-hub COMMAND --help` for a command's options. Settings come from a config\n"
@@ -512,6 +516,9 @@ main(int argc, char **argv)
         return cmd_keygen(argc - 1, argv + 1);
     if (strcmp(argv[1], "selftest") == 0)
         return cmd_selftest(argc - 1, argv + 1);
+    if (strcmp(argv[1], "org") == 0 || strcmp(argv[1], "integrations") == 0 ||
+        strcmp(argv[1], "sync") == 0)
+        return hub_cli_admin(argc - 1, argv + 1);
     fprintf(stderr, "simplix-hub: unknown command \"%s\"\n\n", argv[1]);
     return die_usage(usage_main);
 }

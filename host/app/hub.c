@@ -6,6 +6,7 @@
 #include "http/server.h"
 #include "queue/queue.h"
 #include "queue/worker.h"
+#include "sync/engine.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #define HEALTH_INTERVAL_MS  2000
+#define SCHEDULE_EVERY      2       /* scheduler pass every N health checks */
 #define DRAIN_TIMEOUT_MS    10000
 
 static int64_t
@@ -58,13 +60,21 @@ health_main(void *arg)
     struct hub      *hub = arg;
     struct hub_db    db;
     struct hub_error err;
-    int              slept;
+    int              slept, tick = 0, n;
 
     memset(&db, 0, sizeof(db));
     if (hub_db_connect(&db, hub->cfg.database_url, &err) < 0)
         snprintf(db.conninfo, sizeof(db.conninfo), "%s", hub->cfg.database_url);
     while (!atomic_load(&hub->health_stop)) {
         health_check_once(hub, &db);
+        /* The scheduler: due incremental runs and pending exports become jobs. Every hub
+         * runs it; the queue's dedupe keys make it harmless. */
+        if (hub->workers != NULL && ++tick % SCHEDULE_EVERY == 0 && atomic_load(&hub->db_ok)) {
+            if (hub_sync_schedule(&db, &n, &err) < 0)
+                hub_log_warn("sync", "scheduler pass failed: %s", err.msg);
+            else if (n > 0)
+                hub_log_debug("sync", "scheduler enqueued %d job(s)", n);
+        }
         for (slept = 0; slept < HEALTH_INTERVAL_MS && !atomic_load(&hub->health_stop);
              slept += 100)
             usleep(100 * 1000);
@@ -317,16 +327,26 @@ hub_run(struct hub *hub, struct hub_error *err)
 
     /* Workers start only once the port is ours: a hub that cannot serve takes no jobs. */
     if (hub->cfg.workers > 0) {
+        struct hub_sync_opts sopts;
+
         memset(&wcfg, 0, sizeof(wcfg));
         wcfg.conninfo = hub->cfg.database_url;
         wcfg.threads = hub->cfg.workers;
         wcfg.lease_ms = hub->cfg.job_lease_ms;
         wcfg.reap_interval_ms = hub->cfg.job_lease_ms / 3 > 5000 ? 5000 :
                                 hub->cfg.job_lease_ms / 3;
-        rc = hub_worker_pool_create(&wcfg, &hub->workers, err);
+        memset(&sopts, 0, sizeof(sopts));
+        sopts.conninfo = hub->cfg.database_url;
+        sopts.plugins = &hub->plugins;
+        sopts.keys = &hub->keys;
+        rc = hub_sync_new(&sopts, &hub->sync, err);
+        if (rc == 0)
+            rc = hub_worker_pool_create(&wcfg, &hub->workers, err);
         if (rc == 0)
             rc = hub_worker_register_flags(hub->workers, HUB_JOB_SELFTEST, job_selftest, hub,
                                            HUB_WORKER_TX);
+        if (rc == 0)
+            rc = hub_sync_register(hub->sync, hub->workers, err);
         if (rc == 0)
             rc = hub_worker_pool_start(hub->workers, err);
         if (rc < 0)
@@ -361,6 +381,7 @@ out:
     }
     if (hub->workers != NULL)
         hub_worker_pool_free(hub->workers);
+    hub_sync_free(hub->sync);
     if (hub->sig_term != NULL)
         event_free(hub->sig_term);
     if (hub->sig_int != NULL)

@@ -20,6 +20,7 @@
 
 struct hub_http_server;
 struct hub_worker_pool;
+struct hub_sync;
 struct event_base;
 struct event;
 
@@ -30,6 +31,7 @@ struct hub {
     struct hub_plugins         plugins;
     struct hub_crypto_keyring  keys;
     struct hub_worker_pool    *workers;
+    struct hub_sync           *sync;
     struct event              *sig_term;
     struct event              *sig_int;
     int                        port;            /* bound port */

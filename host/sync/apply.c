@@ -1,0 +1,878 @@
+#include "sync/apply.h"
+#include "core/log.h"
+#include "crypto/crypto.h"
+#include "plugin/hostapi.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ACT_SKIP = 0, ACT_NEW, ACT_UPDATE, ACT_DELETE };
+
+/* ---- the page --------------------------------------------------------------------------------- */
+
+void
+hub_sync_page_init(struct hub_sync_page *page)
+{
+    memset(page, 0, sizeof(*page));
+}
+
+void
+hub_sync_page_reset(struct hub_sync_page *page)
+{
+    size_t i;
+
+    for (i = 0; i < page->n; i++) {
+        free(page->recs[i].ext);
+        free(page->recs[i].json);
+    }
+    page->n = 0;
+    page->bytes = 0;
+    page->max_upd_ms = 0;
+}
+
+void
+hub_sync_page_free(struct hub_sync_page *page)
+{
+    hub_sync_page_reset(page);
+    free(page->recs);
+    memset(page, 0, sizeof(*page));
+}
+
+int
+hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len, struct hub_error *err)
+{
+    struct json_tokener *tok;
+    json_object         *root, *v;
+    struct hub_sync_rec *r;
+    const char          *ext, *upd, *text;
+    size_t               tlen;
+    uint8_t              digest[32];
+    int64_t              upd_ms;
+
+    if (page->n >= HUB_SYNC_PAGE_MAX_RECORDS || page->bytes + len > HUB_SYNC_PAGE_MAX_BYTES)
+        return hub_error_set(err, HUB_E_LIMIT, "page over %d records or %u bytes",
+                             HUB_SYNC_PAGE_MAX_RECORDS, HUB_SYNC_PAGE_MAX_BYTES);
+    tok = json_tokener_new_ex(HUB_JSON_MAX_DEPTH);
+    if (tok == NULL)
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    root = json_tokener_parse_ex(tok, json, (int)len);
+    json_tokener_free(tok);
+    if (root == NULL || !json_object_is_type(root, json_type_object)) {
+        json_object_put(root);
+        return hub_error_set(err, HUB_E_INVALID, "record is not a JSON object");
+    }
+    if (!json_object_object_get_ex(root, "external_id", &v) ||
+        !json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0 ||
+        json_object_get_string_len(v) > 512) {
+        json_object_put(root);
+        return hub_error_set(err, HUB_E_INVALID, "record without a string external_id "
+                             "(1-512 bytes)");
+    }
+    ext = json_object_get_string(v);
+    if (!json_object_object_get_ex(root, "updated_at", &v) ||
+        !json_object_is_type(v, json_type_string) ||
+        hub_time_parse(json_object_get_string(v), (size_t)json_object_get_string_len(v),
+                       &upd_ms) != 0) {
+        hub_error_set(err, HUB_E_INVALID, "record %s: updated_at missing or not RFC 3339", ext);
+        json_object_put(root);
+        return HUB_E_INVALID;
+    }
+    upd = json_object_get_string(v);
+    (void)upd;
+
+    if (page->n == page->cap) {
+        size_t               ncap = page->cap ? page->cap * 2 : 64;
+        struct hub_sync_rec *nr = realloc(page->recs, ncap * sizeof(*nr));
+
+        if (nr == NULL) {
+            json_object_put(root);
+            return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+        }
+        page->recs = nr;
+        page->cap = ncap;
+    }
+    r = &page->recs[page->n];
+    memset(r, 0, sizeof(*r));
+    r->ext = strdup(ext);
+    r->json = malloc(len + 1);
+    if (r->ext == NULL || r->json == NULL) {
+        free(r->ext);
+        free(r->json);
+        json_object_put(root);
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    }
+    memcpy(r->json, json, len);
+    r->json[len] = '\0';
+    r->json_len = len;
+    r->upd_ms = upd_ms;
+    r->deleted = json_object_object_get_ex(root, "deleted", &v) &&
+                 json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+    /* The hash ignores "raw": the platform's own copy may carry noise the model does not. */
+    json_object_object_del(root, "raw");
+    text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, &tlen);
+    hub_crypto_sha256(text, tlen, digest);
+    hub_crypto_hex_encode(digest, sizeof(digest), r->hash, sizeof(r->hash));
+    json_object_put(root);
+    if (upd_ms > page->max_upd_ms)
+        page->max_upd_ms = upd_ms;
+    page->bytes += len;
+    page->n++;
+    return 0;
+}
+
+/* ---- SQL per entity ----------------------------------------------------------------------------- */
+
+/* A batch element: {"i": internal id, "e": external id, "u": updated_at ms, "h": hash,
+ * "r": record}. The same shape feeds every statement below. */
+
+static const char sql_customer_insert[] =
+    "INSERT INTO companies (id, organization_id, name, contact_first_name, contact_last_name, "
+    "  email, phone, address_line1, address_line2, city, region, postal_code, country_code, "
+    "  tax_exempt, currency, notes, external_data, origin_integration_id, created_at) "
+    "SELECT x.id, $2, "
+    "  left(coalesce(nullif(sx_text(r->'company_name', 500), ''), "
+    "       nullif(btrim(concat_ws(' ', sx_text(r->'first_name', 200), sx_text(r->'last_name', 200))), ''), "
+    "       nullif(sx_text(r->'email', 320), ''), 'Customer ' || x.ext), 500), "
+    "  sx_text(r->'first_name', 200), sx_text(r->'last_name', 200), sx_text(r->'email', 320), "
+    "  sx_text(r->'phone', 64), sx_text(a->'line1', 500), sx_text(a->'line2', 500), "
+    "  sx_text(a->'city', 200), sx_text(a->'region', 200), sx_text(a->'postal_code', 32), "
+    "  sx_code(a->'country_code', '^[A-Z]{2}$'), coalesce(sx_bool(r->'tax_exempt'), false), "
+    "  sx_code(r->'currency', '^[A-Z]{3}$'), sx_text(r->'note', 10000), "
+    "  coalesce(r->'raw', '{}'::jsonb), $1, coalesce(sx_time(r->'created_at'), now()) "
+    "FROM (SELECT (b->>'i')::bigint AS id, b->>'e' AS ext, b->'r' AS r, "
+    "             sx_pick_address(b->'r'->'addresses') AS a "
+    "      FROM jsonb_array_elements($3::jsonb) b) x";
+
+static const char sql_customer_update[] =
+    "UPDATE companies c SET "
+    "  name = left(coalesce(nullif(sx_text(r->'company_name', 500), ''), "
+    "       nullif(btrim(concat_ws(' ', sx_text(r->'first_name', 200), sx_text(r->'last_name', 200))), ''), "
+    "       nullif(sx_text(r->'email', 320), ''), c.name), 500), "
+    "  contact_first_name = CASE WHEN r ? 'first_name' THEN sx_text(r->'first_name', 200) ELSE c.contact_first_name END, "
+    "  contact_last_name = CASE WHEN r ? 'last_name' THEN sx_text(r->'last_name', 200) ELSE c.contact_last_name END, "
+    "  email = CASE WHEN r ? 'email' THEN sx_text(r->'email', 320) ELSE c.email END, "
+    "  phone = CASE WHEN r ? 'phone' THEN sx_text(r->'phone', 64) ELSE c.phone END, "
+    "  address_line1 = CASE WHEN r ? 'addresses' THEN sx_text(a->'line1', 500) ELSE c.address_line1 END, "
+    "  address_line2 = CASE WHEN r ? 'addresses' THEN sx_text(a->'line2', 500) ELSE c.address_line2 END, "
+    "  city = CASE WHEN r ? 'addresses' THEN sx_text(a->'city', 200) ELSE c.city END, "
+    "  region = CASE WHEN r ? 'addresses' THEN sx_text(a->'region', 200) ELSE c.region END, "
+    "  postal_code = CASE WHEN r ? 'addresses' THEN sx_text(a->'postal_code', 32) ELSE c.postal_code END, "
+    "  country_code = CASE WHEN r ? 'addresses' THEN sx_code(a->'country_code', '^[A-Z]{2}$') ELSE c.country_code END, "
+    "  tax_exempt = coalesce(sx_bool(r->'tax_exempt'), c.tax_exempt), "
+    "  currency = CASE WHEN r ? 'currency' THEN sx_code(r->'currency', '^[A-Z]{3}$') ELSE c.currency END, "
+    "  notes = CASE WHEN r ? 'note' THEN sx_text(r->'note', 10000) ELSE c.notes END, "
+    "  external_data = CASE WHEN r ? 'raw' THEN r->'raw' ELSE c.external_data END, "
+    "  origin_integration_id = $1 "
+    "FROM (SELECT (b->>'i')::bigint AS id, b->'r' AS r, "
+    "             sx_pick_address(b->'r'->'addresses') AS a "
+    "      FROM jsonb_array_elements($3::jsonb) b) x "
+    "WHERE c.id = x.id AND c.organization_id = $2";
+
+static const char sql_customer_delete[] =
+    "UPDATE companies c SET external_data = c.external_data || "
+    "  jsonb_build_object('deleted_on_platform', true, 'deleted_integration_id', $1::bigint), "
+    "  origin_integration_id = $1 "
+    "FROM jsonb_array_elements($3::jsonb) b "
+    "WHERE c.id = (b->>'i')::bigint AND c.organization_id = $2";
+
+static const char sql_product_insert[] =
+    "INSERT INTO products (id, organization_id, name, description, vendor, price_minor, currency, "
+    "  status, external_data, origin_integration_id, created_at) "
+    "SELECT (b->>'i')::bigint, $2, left(coalesce(nullif(sx_text(r->'title', 1000), ''), "
+    "  'Product ' || (b->>'e')), 1000), sx_text(r->'description', 100000), "
+    "  sx_text(r->'vendor', 500), coalesce(sx_int(r->'variants'->0->'price_minor'), 0), "
+    "  coalesce(sx_code(r->'currency', '^[A-Z]{3}$'), 'XXX'), "
+    "  coalesce(sx_code(r->'status', '^(active|draft|archived)$'), 'active'), "
+    "  coalesce(r->'raw', '{}'::jsonb), $1, coalesce(sx_time(r->'created_at'), now()) "
+    "FROM jsonb_array_elements($3::jsonb) b, LATERAL (SELECT b->'r' AS r) x";
+
+static const char sql_product_update[] =
+    "UPDATE products p SET "
+    "  name = left(coalesce(nullif(sx_text(r->'title', 1000), ''), p.name), 1000), "
+    "  description = CASE WHEN r ? 'description' THEN sx_text(r->'description', 100000) ELSE p.description END, "
+    "  vendor = CASE WHEN r ? 'vendor' THEN sx_text(r->'vendor', 500) ELSE p.vendor END, "
+    "  price_minor = coalesce(sx_int(r->'variants'->0->'price_minor'), p.price_minor), "
+    "  currency = coalesce(sx_code(r->'currency', '^[A-Z]{3}$'), p.currency), "
+    "  status = coalesce(sx_code(r->'status', '^(active|draft|archived)$'), p.status), "
+    "  external_data = CASE WHEN r ? 'raw' THEN r->'raw' ELSE p.external_data END, "
+    "  origin_integration_id = $1 "
+    "FROM (SELECT (b->>'i')::bigint AS id, b->'r' AS r FROM jsonb_array_elements($3::jsonb) b) x "
+    "WHERE p.id = x.id AND p.organization_id = $2";
+
+static const char sql_product_delete[] =
+    "UPDATE products p SET status = 'archived', origin_integration_id = $1 "
+    "FROM jsonb_array_elements($3::jsonb) b "
+    "WHERE (p.id = (b->>'i')::bigint OR p.parent_id = (b->>'i')::bigint) "
+    "  AND p.organization_id = $2";
+
+/* Variants: batch elements {"i": id, "e": variant id, "p": parent id, "r": variant,
+ * "t": product title, "c": currency, "s": status}. */
+static const char sql_variant_upsert[] =
+    "INSERT INTO products (id, organization_id, parent_id, name, sku, barcode, price_minor, "
+    "  currency, stock, taxable, status, position, external_data, origin_integration_id) "
+    "SELECT (b->>'i')::bigint, $2, (b->>'p')::bigint, "
+    "  left(CASE WHEN coalesce(sx_text(r->'title', 500), '') IN ('', 'Default Title') "
+    "            THEN coalesce(nullif(b->>'t', ''), 'Variant ' || (b->>'e')) "
+    "            ELSE coalesce(nullif(b->>'t', ''), 'Product') || ' - ' || sx_text(r->'title', 500) END, 1000), "
+    "  sx_text(r->'sku', 200), sx_text(r->'barcode', 200), coalesce(sx_int(r->'price_minor'), 0), "
+    "  coalesce(b->>'c', 'XXX'), sx_int(r->'stock'), coalesce(sx_bool(r->'taxable'), true), "
+    "  coalesce(b->>'s', 'active'), coalesce(sx_int(r->'position'), 0)::integer, "
+    "  jsonb_build_object('variant_external_id', b->>'e'), $1 "
+    "FROM jsonb_array_elements($3::jsonb) b, LATERAL (SELECT b->'r' AS r) x "
+    "ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, name = EXCLUDED.name, "
+    "  sku = EXCLUDED.sku, barcode = EXCLUDED.barcode, price_minor = EXCLUDED.price_minor, "
+    "  currency = EXCLUDED.currency, stock = EXCLUDED.stock, taxable = EXCLUDED.taxable, "
+    "  status = EXCLUDED.status, position = EXCLUDED.position, "
+    "  origin_integration_id = EXCLUDED.origin_integration_id";
+
+/* Variants that disappeared from an updated product are archived, not deleted. */
+static const char sql_variant_archive_missing[] =
+    "UPDATE products p SET status = 'archived', origin_integration_id = $1 "
+    "WHERE p.organization_id = $2 AND p.parent_id = ANY (SELECT (e)::bigint FROM "
+    "  jsonb_array_elements_text($3::jsonb) e) "
+    "  AND p.status <> 'archived' AND NOT (p.id = ANY (SELECT (e)::bigint FROM "
+    "  jsonb_array_elements_text($4::jsonb) e))";
+
+#define SQL_ORDER_FIELDS \
+    "  company_id = (SELECT m.internal_id FROM integration_mappings m WHERE m.integration_id = $1 " \
+    "    AND m.entity = 'customer' AND m.external_id = r->'customer'->>'external_id'), " \
+    "  number = sx_text(r->'number', 100), " \
+    "  status = CASE WHEN r->>'status' = 'cancelled' THEN 'cancelled' " \
+    "                WHEN r->>'status' = 'draft' THEN 'draft' " \
+    "                WHEN r->>'financial_status' IN ('pending', 'authorized', 'partially_paid', " \
+    "                  'paid', 'partially_refunded', 'refunded', 'voided') " \
+    "                THEN r->>'financial_status' ELSE 'issued' END, " \
+    "  currency = coalesce(sx_code(r->'currency', '^[A-Z]{3}$'), 'XXX'), " \
+    "  taxes_included = coalesce(sx_bool(r->'taxes_included'), false), " \
+    "  subtotal_minor = coalesce(sx_int(r->'subtotal_minor'), 0), " \
+    "  discount_minor = coalesce(sx_int(r->'discount_minor'), 0), " \
+    "  shipping_minor = coalesce(sx_int(r->'shipping_minor'), 0), " \
+    "  tax_minor = coalesce(sx_int(r->'tax_minor'), 0), " \
+    "  total_minor = coalesce(sx_int(r->'total_minor'), 0), " \
+    "  refunded_minor = greatest(coalesce(sx_int(r->'refunded_minor'), 0), 0), " \
+    "  billing_address = CASE WHEN jsonb_typeof(r->'billing_address') = 'object' " \
+    "                         THEN r->'billing_address' END, " \
+    "  shipping_address = CASE WHEN jsonb_typeof(r->'shipping_address') = 'object' " \
+    "                          THEN r->'shipping_address' END, " \
+    "  notes = sx_text(r->'note', 10000), " \
+    "  issued_at = sx_time(r->'created_at'), " \
+    "  cancelled_at = sx_time(r->'cancelled_at'), " \
+    "  external_data = coalesce(r->'raw', '{}'::jsonb), " \
+    "  origin_integration_id = $1 "
+
+static const char sql_order_insert[] =
+    "INSERT INTO invoices (id, organization_id, currency) "
+    "SELECT (b->>'i')::bigint, $2, 'XXX' FROM jsonb_array_elements($3::jsonb) b";
+
+static const char sql_order_update[] =
+    "UPDATE invoices v SET " SQL_ORDER_FIELDS
+    "FROM (SELECT (b->>'i')::bigint AS id, b->'r' AS r FROM jsonb_array_elements($3::jsonb) b) x "
+    "WHERE v.id = x.id AND v.organization_id = $2";
+
+static const char sql_order_lines_delete[] =
+    "DELETE FROM invoice_lines WHERE invoice_id = ANY (SELECT (b->>'i')::bigint "
+    "FROM jsonb_array_elements($1::jsonb) b)";
+
+static const char sql_order_lines_insert[] =
+    "INSERT INTO invoice_lines (invoice_id, product_id, kind, description, sku, quantity, "
+    "  unit_price_minor, discount_minor, tax_minor, total_minor, tax_rate_ppm, position, "
+    "  external_data) "
+    "SELECT (b->>'i')::bigint, "
+    "  (SELECT m.internal_id FROM integration_mappings m WHERE m.integration_id = $1 "
+    "     AND m.entity = 'variant' AND m.external_id = l->>'variant_external_id'), "
+    "  'line', left(coalesce(sx_text(l->'title', 2000), ''), 2000), sx_text(l->'sku', 200), "
+    "  coalesce(sx_int(l->'quantity'), 1), coalesce(sx_int(l->'unit_price_minor'), 0), "
+    "  coalesce(sx_int(l->'discount_minor'), 0), coalesce(sx_int(l->'tax_minor'), 0), "
+    "  coalesce(sx_int(l->'total_minor'), coalesce(sx_int(l->'quantity'), 1) * "
+    "           coalesce(sx_int(l->'unit_price_minor'), 0) - coalesce(sx_int(l->'discount_minor'), 0)), "
+    "  (SELECT CASE WHEN sx_int(t->'rate_ppm') BETWEEN 0 AND 1000000 THEN sx_int(t->'rate_ppm') END "
+    "     FROM jsonb_array_elements(CASE WHEN jsonb_typeof(l->'taxes') = 'array' "
+    "                                    THEN l->'taxes' ELSE '[]' END) t LIMIT 1)::integer, "
+    "  o.n::integer, jsonb_strip_nulls(jsonb_build_object('external_id', l->>'external_id', "
+    "    'product_external_id', l->>'product_external_id', "
+    "    'variant_external_id', l->>'variant_external_id')) "
+    "FROM jsonb_array_elements($2::jsonb) b, "
+    "  jsonb_array_elements(CASE WHEN jsonb_typeof(b->'r'->'lines') = 'array' "
+    "                            THEN b->'r'->'lines' ELSE '[]' END) WITH ORDINALITY o(l, n) "
+    "UNION ALL "
+    "SELECT (b->>'i')::bigint, NULL, 'shipping', left(coalesce(sx_text(s->'title', 2000), "
+    "  'Shipping'), 2000), NULL, 1, coalesce(sx_int(s->'amount_minor'), 0), 0, "
+    "  coalesce(sx_int(s->'tax_minor'), 0), coalesce(sx_int(s->'amount_minor'), 0), NULL, "
+    "  (10000 + o.n)::integer, '{}'::jsonb "
+    "FROM jsonb_array_elements($2::jsonb) b, "
+    "  jsonb_array_elements(CASE WHEN jsonb_typeof(b->'r'->'shipping') = 'array' "
+    "                            THEN b->'r'->'shipping' ELSE '[]' END) WITH ORDINALITY o(s, n)";
+
+static const char sql_order_delete[] =
+    "UPDATE invoices v SET status = 'voided', origin_integration_id = $1 "
+    "FROM jsonb_array_elements($3::jsonb) b "
+    "WHERE v.id = (b->>'i')::bigint AND v.organization_id = $2";
+
+static const char sql_mapping_upsert[] =
+    "INSERT INTO integration_mappings (integration_id, entity, internal_id, external_id, "
+    "  external_updated_at, internal_updated_at, content_hash, last_synced_at, last_direction) "
+    "SELECT $1, $2, (b->>'i')::bigint, b->>'e', "
+    "  to_timestamp((b->>'u')::bigint / 1000.0), now(), b->>'h', now(), 'import' "
+    "FROM jsonb_array_elements($3::jsonb) b "
+    "ON CONFLICT (integration_id, entity, external_id) DO UPDATE SET "
+    "  internal_id = EXCLUDED.internal_id, external_updated_at = EXCLUDED.external_updated_at, "
+    "  internal_updated_at = now(), content_hash = EXCLUDED.content_hash, "
+    "  last_synced_at = now(), last_direction = 'import'";
+
+struct entity_sql {
+    const char *name;
+    const char *table;
+    const char *insert;
+    const char *update;
+    const char *del;
+};
+
+static const struct entity_sql entity_sqls[] = {
+    { "customer", "companies", sql_customer_insert, sql_customer_update, sql_customer_delete },
+    { "product", "products", sql_product_insert, sql_product_update, sql_product_delete },
+    { "order", "invoices", sql_order_insert, sql_order_update, sql_order_delete },
+};
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+struct classified {
+    int     action;
+    int64_t internal_id;
+    int     conflict;         /* 1 platform wins, 2 Simplix wins */
+};
+
+static int
+query3(struct hub_db *db, const char *sql, const char *p1, const char *p2, const char *p3,
+       PGresult **out, struct hub_error *err)
+{
+    const char *params[3] = { p1, p2, p3 };
+
+    return hub_db_query(db, sql, 3, params, out, err);
+}
+
+/* Append {"i":id,"e":ext,"u":ms,"h":hash,"r":record} to a JSON array under construction. */
+static int
+batch_add(struct hub_buf *b, int64_t id, const struct hub_sync_rec *r)
+{
+    int rc = hub_buf_puts(b, b->len > 1 ? "," : "");
+
+    rc |= hub_buf_printf(b, "{\"i\":%" PRId64 ",\"u\":%" PRId64 ",\"h\":\"%s\",\"e\":", id,
+                         r->upd_ms, r->hash);
+    rc |= hub_buf_json_str(b, r->ext, strlen(r->ext));
+    rc |= hub_buf_puts(b, ",\"r\":");
+    rc |= hub_buf_append(b, r->json, r->json_len);
+    rc |= hub_buf_puts(b, "}");
+    return rc != 0 ? HUB_E_LIMIT : 0;
+}
+
+static void
+detail_add(struct hub_buf *details, const char *ext, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+detail_add(struct hub_buf *details, const char *ext, const char *key, const char *fmt, ...)
+{
+    char    msg[1024];
+    va_list ap;
+
+    if (details == NULL || details->len > 256 * 1024)     /* keep the log row bounded */
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    hub_buf_puts(details, details->len > 0 ? "," : "");
+    hub_buf_puts(details, "{\"external_id\":");
+    hub_buf_json_str(details, ext, strlen(ext));
+    hub_buf_printf(details, ",\"%s\":", key);
+    hub_buf_json_str(details, msg, strlen(msg));
+    hub_buf_puts(details, "}");
+}
+
+/* Ids for `n` new rows of `table`, from its own sequence, in one round trip. */
+static int
+alloc_ids(struct hub_db *db, const char *table, size_t n, int64_t *out, struct hub_error *err)
+{
+    char      sql[200], count[24];
+    const char *params[1] = { count };
+    PGresult *res = NULL;
+    size_t    i;
+    int       rc;
+
+    snprintf(count, sizeof(count), "%zu", n);
+    snprintf(sql, sizeof(sql), "SELECT nextval(pg_get_serial_sequence('%s', 'id')) "
+             "FROM generate_series(1, $1::int)", table);
+    rc = hub_db_query(db, sql, 1, params, &res, err);
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < n && i < (size_t)PQntuples(res); i++)
+        out[i] = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+/* Classify every record of the page against the mappings and the Simplix rows. */
+static int
+classify(struct hub_db *db, const char *ids, const char *entity, const char *table,
+         const char *exts_json, struct hub_sync_page *page, struct classified *out,
+         struct hub_error *err)
+{
+    char      sql[1024];
+    PGresult *res = NULL;
+    size_t    i;
+    int       rc;
+
+    snprintf(sql, sizeof(sql),
+             "SELECT d.ord, m.internal_id, m.content_hash, "
+             "  (extract(epoch FROM m.external_updated_at) * 1000)::bigint, "
+             "  (extract(epoch FROM m.last_synced_at) * 1000)::bigint, "
+             "  (extract(epoch FROM t.updated_at) * 1000)::bigint, m.last_direction "
+             "FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY d(ext, ord) "
+             "LEFT JOIN integration_mappings m ON m.integration_id = $1 AND m.entity = $3 "
+             "  AND m.external_id = d.ext "
+             "LEFT JOIN %s t ON t.id = m.internal_id", table);
+    rc = query3(db, sql, ids, exts_json, entity, &res, err);
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < (size_t)PQntuples(res); i++) {
+        size_t               k = (size_t)strtoll(PQgetvalue(res, (int)i, 0), NULL, 10) - 1;
+        struct hub_sync_rec *r;
+        struct classified   *c;
+        int64_t              old_upd, synced, int_upd;
+
+        if (k >= page->n)
+            continue;
+        r = &page->recs[k];
+        c = &out[k];
+        c->conflict = 0;
+        if (PQgetisnull(res, (int)i, 1)) {
+            c->action = r->deleted ? ACT_SKIP : ACT_NEW;
+            c->internal_id = 0;
+            continue;
+        }
+        c->internal_id = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
+        old_upd = PQgetisnull(res, (int)i, 3) ? 0 : strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+        synced = strtoll(PQgetvalue(res, (int)i, 4), NULL, 10);
+        int_upd = PQgetisnull(res, (int)i, 5) ? 0 : strtoll(PQgetvalue(res, (int)i, 5), NULL, 10);
+        if (!PQgetisnull(res, (int)i, 2) && strcmp(PQgetvalue(res, (int)i, 2), r->hash) == 0) {
+            c->action = ACT_SKIP;                     /* nothing changed */
+        } else if (r->upd_ms < old_upd) {
+            c->action = ACT_SKIP;                     /* an older copy arrived late */
+        } else if (r->upd_ms == old_upd && !r->deleted &&
+                   strcmp(PQgetvalue(res, (int)i, 6), "export") == 0) {
+            c->action = ACT_SKIP;                     /* our own push coming back */
+        } else if (int_upd > synced && r->upd_ms > old_upd) {
+            /* Both sides changed since the last sync: the later writer wins. */
+            c->conflict = int_upd > r->upd_ms ? 2 : 1;
+            c->action = c->conflict == 2 ? ACT_SKIP : (r->deleted ? ACT_DELETE : ACT_UPDATE);
+        } else {
+            c->action = r->deleted ? ACT_DELETE : ACT_UPDATE;
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* ---- products: the variants of the applied products ---------------------------------------- */
+
+static int
+apply_variants(struct hub_db *db, const char *ids, const char *org, struct hub_sync_page *page,
+               const struct classified *cls, size_t from, size_t to, struct hub_error *err)
+{
+    struct hub_buf exts, batch, parents, keep;
+    json_object  **docs = NULL;
+    size_t         i, j, nv = 0, k;
+    int64_t       *vids = NULL, *newids = NULL;
+    PGresult      *res = NULL;
+    size_t         nnew = 0;
+    int            rc = 0;
+
+    hub_buf_init(&exts, HUB_SYNC_PAGE_MAX_BYTES);
+    hub_buf_init(&batch, HUB_SYNC_PAGE_MAX_BYTES);
+    hub_buf_init(&parents, 1 << 20);
+    hub_buf_init(&keep, 4 << 20);
+    docs = calloc(page->n, sizeof(*docs));
+    if (docs == NULL) {
+        rc = hub_error_set(err, HUB_E_NOMEM, "out of memory");
+        goto out;
+    }
+    hub_buf_puts(&exts, "[");
+    hub_buf_puts(&parents, "[");
+    for (i = from; i < to; i++) {
+        json_object *vs;
+
+        if (cls[i].action != ACT_NEW && cls[i].action != ACT_UPDATE)
+            continue;
+        docs[i] = json_tokener_parse(page->recs[i].json);
+        hub_buf_printf(&parents, "%s\"%" PRId64 "\"", parents.len > 1 ? "," : "",
+                       cls[i].internal_id);
+        if (docs[i] == NULL || !json_object_object_get_ex(docs[i], "variants", &vs) ||
+            !json_object_is_type(vs, json_type_array))
+            continue;
+        for (j = 0; j < json_object_array_length(vs) && j < 2000; j++) {
+            json_object *v = json_object_array_get_idx(vs, j), *e;
+
+            json_object *sku;
+            const char  *skus = "";
+
+            if (!json_object_object_get_ex(v, "external_id", &e) ||
+                !json_object_is_type(e, json_type_string))
+                continue;
+            if (json_object_object_get_ex(v, "sku", &sku) &&
+                json_object_is_type(sku, json_type_string))
+                skus = json_object_get_string(sku);
+            hub_buf_puts(&exts, nv ? ",{\"ext\":" : "{\"ext\":");
+            hub_buf_json_str(&exts, json_object_get_string(e),
+                             (size_t)json_object_get_string_len(e));
+            hub_buf_puts(&exts, ",\"sku\":");
+            hub_buf_json_str(&exts, skus, strlen(skus));
+            hub_buf_puts(&exts, ",\"pext\":");
+            hub_buf_json_str(&exts, page->recs[i].ext, strlen(page->recs[i].ext));
+            hub_buf_puts(&exts, "}");
+            nv++;
+        }
+    }
+    hub_buf_puts(&exts, "]");
+    hub_buf_puts(&parents, "]");
+    if (nv == 0)
+        goto archive;
+
+    vids = calloc(nv, sizeof(*vids));
+    newids = calloc(nv, sizeof(*newids));
+    if (vids == NULL || newids == NULL) {
+        rc = hub_error_set(err, HUB_E_NOMEM, "out of memory");
+        goto out;
+    }
+    /* A variant we do not know may be one Simplix created and exported: the child of the same
+     * parent with the same SKU and no mapping of this integration yet is that variant. */
+    rc = query3(db, "SELECT d.ord, coalesce(m.internal_id, (SELECT c.id FROM products c "
+                "  JOIN integration_mappings pm ON pm.integration_id = $1 AND pm.entity = "
+                "  'product' AND pm.internal_id = c.parent_id AND pm.external_id = d.pext "
+                "  WHERE d.sku <> '' AND c.sku = d.sku AND NOT EXISTS (SELECT 1 FROM "
+                "  integration_mappings x WHERE x.integration_id = $1 AND x.entity = $3 AND "
+                "  x.internal_id = c.id) LIMIT 1)) "
+                "FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (ext text, sku text, "
+                "  pext text)) WITH ORDINALITY d(ext, sku, pext, ord) "
+                "LEFT JOIN integration_mappings m ON m.integration_id = $1 AND m.entity = $3 "
+                "  AND m.external_id = d.ext",
+                ids, exts.data, "variant", &res, err);
+    if (rc < 0)
+        goto out;
+    for (i = 0; i < (size_t)PQntuples(res); i++) {
+        k = (size_t)strtoll(PQgetvalue(res, (int)i, 0), NULL, 10) - 1;
+        if (k < nv && !PQgetisnull(res, (int)i, 1))
+            vids[k] = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
+        else if (k < nv)
+            nnew++;
+    }
+    PQclear(res);
+    res = NULL;
+    if (nnew > 0) {
+        rc = alloc_ids(db, "products", nnew, newids, err);
+        if (rc < 0)
+            goto out;
+    }
+
+    /* Second pass, same order: build the variant batch with ids. */
+    hub_buf_puts(&batch, "[");
+    hub_buf_puts(&keep, "[");
+    for (i = from, k = 0, nnew = 0; i < to; i++) {
+        json_object *vs, *o;
+        const char  *title = "", *cur = "XXX", *status = "active";
+
+        if (docs[i] == NULL || (cls[i].action != ACT_NEW && cls[i].action != ACT_UPDATE) ||
+            !json_object_object_get_ex(docs[i], "variants", &vs) ||
+            !json_object_is_type(vs, json_type_array))
+            continue;
+        if (json_object_object_get_ex(docs[i], "title", &o) && json_object_is_type(o, json_type_string))
+            title = json_object_get_string(o);
+        if (json_object_object_get_ex(docs[i], "currency", &o) && json_object_is_type(o, json_type_string))
+            cur = json_object_get_string(o);
+        if (json_object_object_get_ex(docs[i], "status", &o) && json_object_is_type(o, json_type_string))
+            status = json_object_get_string(o);
+        if (strcmp(status, "active") != 0 && strcmp(status, "draft") != 0 &&
+            strcmp(status, "archived") != 0)
+            status = "active";
+        if (strlen(cur) != 3)
+            cur = "XXX";
+        for (j = 0; j < json_object_array_length(vs) && j < 2000; j++) {
+            json_object *v = json_object_array_get_idx(vs, j), *e;
+            int64_t      vid;
+            const char  *vt;
+            size_t       vlen;
+
+            if (!json_object_object_get_ex(v, "external_id", &e) ||
+                !json_object_is_type(e, json_type_string))
+                continue;
+            vid = vids[k] != 0 ? vids[k] : newids[nnew++];
+            k++;
+            vt = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN, &vlen);
+            hub_buf_printf(&batch, "%s{\"i\":%" PRId64 ",\"p\":%" PRId64 ",\"u\":%" PRId64
+                           ",\"h\":\"\",\"c\":\"%s\",\"s\":\"%s\",\"e\":",
+                           batch.len > 1 ? "," : "", vid, cls[i].internal_id,
+                           page->recs[i].upd_ms, cur, status);
+            hub_buf_json_str(&batch, json_object_get_string(e),
+                             (size_t)json_object_get_string_len(e));
+            hub_buf_puts(&batch, ",\"t\":");
+            hub_buf_json_str(&batch, title, strlen(title));
+            hub_buf_puts(&batch, ",\"r\":");
+            hub_buf_append(&batch, vt, vlen);
+            hub_buf_puts(&batch, "}");
+            hub_buf_printf(&keep, "%s\"%" PRId64 "\"", keep.len > 1 ? "," : "", vid);
+        }
+    }
+    if (hub_buf_puts(&batch, "]") < 0 || hub_buf_puts(&keep, "]") < 0) {
+        rc = hub_error_set(err, HUB_E_LIMIT, "variant batch too large");
+        goto out;
+    }
+    rc = query3(db, sql_variant_upsert, ids, org, batch.data, NULL, err);
+    if (rc == 0)
+        rc = query3(db, sql_mapping_upsert, ids, "variant", batch.data, NULL, err);
+    if (rc < 0)
+        goto out;
+archive:
+    if (parents.len > 2) {
+        const char *params[4] = { ids, org, parents.data, keep.len ? keep.data : "[]" };
+
+        rc = hub_db_query(db, sql_variant_archive_missing, 4, params, NULL, err);
+    }
+out:
+    PQclear(res);
+    if (docs != NULL) {
+        for (i = 0; i < page->n; i++)
+            json_object_put(docs[i]);
+    }
+    free(docs);
+    free(vids);
+    free(newids);
+    hub_buf_free(&exts);
+    hub_buf_free(&batch);
+    hub_buf_free(&parents);
+    hub_buf_free(&keep);
+    return rc;
+}
+
+/* ---- the page ------------------------------------------------------------------------------- */
+
+/* Apply the classified records [from, to) of the page with set-based statements. */
+static int
+apply_set(struct hub_db *db, const char *ids, const char *org, const struct entity_sql *es,
+          struct hub_sync_page *page, struct classified *cls, size_t from, size_t to,
+          struct hub_sync_counts *counts, struct hub_error *err)
+{
+    struct hub_buf ins, upd, del, all;
+    size_t         i, nnew = 0, k = 0;
+    int64_t       *newids = NULL;
+    int            rc = 0;
+
+    for (i = from; i < to; i++) {
+        if (cls[i].action == ACT_NEW)
+            nnew++;
+    }
+    if (nnew > 0) {
+        newids = calloc(nnew, sizeof(*newids));
+        if (newids == NULL)
+            return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+        rc = alloc_ids(db, es->table, nnew, newids, err);
+        if (rc < 0) {
+            free(newids);
+            return rc;
+        }
+    }
+    hub_buf_init(&ins, HUB_SYNC_PAGE_MAX_BYTES * 2);
+    hub_buf_init(&upd, HUB_SYNC_PAGE_MAX_BYTES * 2);
+    hub_buf_init(&del, HUB_SYNC_PAGE_MAX_BYTES * 2);
+    hub_buf_init(&all, HUB_SYNC_PAGE_MAX_BYTES * 2);
+    hub_buf_puts(&ins, "[");
+    hub_buf_puts(&upd, "[");
+    hub_buf_puts(&del, "[");
+    hub_buf_puts(&all, "[");
+    for (i = from; i < to && rc == 0; i++) {
+        struct hub_buf *b = NULL;
+
+        if (cls[i].action == ACT_NEW) {
+            cls[i].internal_id = newids[k++];
+            b = &ins;
+        } else if (cls[i].action == ACT_UPDATE) {
+            b = &upd;
+        } else if (cls[i].action == ACT_DELETE) {
+            b = &del;
+        }
+        if (b == NULL)
+            continue;
+        rc = batch_add(b, cls[i].internal_id, &page->recs[i]);
+        if (rc == 0)
+            rc = batch_add(&all, cls[i].internal_id, &page->recs[i]);
+    }
+    if (rc == 0)
+        rc = hub_buf_puts(&ins, "]") | hub_buf_puts(&upd, "]") | hub_buf_puts(&del, "]") |
+             hub_buf_puts(&all, "]");
+    if (rc != 0) {
+        rc = hub_error_set(err, HUB_E_LIMIT, "page batch too large");
+        goto out;
+    }
+
+    /* Orders insert a bare invoice then update it, so one statement holds the mapping. */
+    if (ins.len > 2)
+        rc = query3(db, es->insert, ids, org, ins.data, NULL, err);
+    if (rc == 0 && strcmp(es->name, "order") == 0 && ins.len > 2)
+        rc = query3(db, es->update, ids, org, ins.data, NULL, err);
+    if (rc == 0 && upd.len > 2)
+        rc = query3(db, es->update, ids, org, upd.data, NULL, err);
+    if (rc == 0 && del.len > 2)
+        rc = query3(db, es->del, ids, org, del.data, NULL, err);
+    if (rc == 0 && strcmp(es->name, "product") == 0)
+        rc = apply_variants(db, ids, org, page, cls, from, to, err);
+    if (rc == 0 && strcmp(es->name, "order") == 0 && all.len > 2) {
+        const char *p[2] = { all.data, NULL };
+
+        rc = hub_db_query(db, sql_order_lines_delete, 1, p, NULL, err);
+        if (rc == 0) {
+            const char *p2[2] = { ids, all.data };
+
+            rc = hub_db_query(db, sql_order_lines_insert, 2, p2, NULL, err);
+        }
+    }
+    if (rc == 0 && all.len > 2)
+        rc = query3(db, sql_mapping_upsert, ids, es->name, all.data, NULL, err);
+    if (rc < 0)
+        goto out;
+    for (i = from; i < to; i++) {
+        if (cls[i].action == ACT_NEW)
+            counts->created++;
+        else if (cls[i].action == ACT_UPDATE || cls[i].action == ACT_DELETE)
+            counts->updated++;
+        else
+            counts->skipped++;
+    }
+out:
+    free(newids);
+    hub_buf_free(&ins);
+    hub_buf_free(&upd);
+    hub_buf_free(&del);
+    hub_buf_free(&all);
+    return rc;
+}
+
+int
+hub_sync_apply_page(struct hub_db *db, int64_t integration_id, int64_t organization_id,
+                    const char *entity, struct hub_sync_page *page,
+                    struct hub_sync_counts *counts, struct hub_buf *details,
+                    struct hub_error *err)
+{
+    const struct entity_sql *es = NULL;
+    struct classified       *cls = NULL;
+    struct hub_buf           exts;
+    char                     ids[24], org[24], set[96];
+    size_t                   i, j;
+    int                      rc;
+
+    for (i = 0; i < sizeof(entity_sqls) / sizeof(entity_sqls[0]); i++) {
+        if (strcmp(entity_sqls[i].name, entity) == 0)
+            es = &entity_sqls[i];
+    }
+    if (es == NULL)
+        return hub_error_set(err, HUB_E_UNSUPPORTED, "the engine does not import %s yet",
+                             entity);
+    if (page->n == 0)
+        return 0;
+    snprintf(ids, sizeof(ids), "%" PRId64, integration_id);
+    snprintf(org, sizeof(org), "%" PRId64, organization_id);
+
+    /* A record repeated within a page: the last copy wins, the others are skipped. */
+    for (i = 0; i < page->n; i++) {
+        for (j = i + 1; j < page->n && j < i + 1 + HUB_SYNC_PAGE_MAX_RECORDS; j++) {
+            if (strcmp(page->recs[i].ext, page->recs[j].ext) == 0) {
+                page->recs[i].deleted = -1;        /* marker: superseded */
+                break;
+            }
+        }
+    }
+
+    /* Every change of this transaction is this integration's: no echo back to it. */
+    snprintf(set, sizeof(set), "SELECT set_config('simplix.origin_integration', '%s', true)", ids);
+    rc = hub_db_exec(db, set, err);
+    if (rc < 0)
+        return rc;
+
+    cls = calloc(page->n, sizeof(*cls));
+    hub_buf_init(&exts, HUB_SYNC_PAGE_MAX_BYTES);
+    if (cls == NULL) {
+        hub_buf_free(&exts);
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    }
+    hub_buf_puts(&exts, "[");
+    for (i = 0; i < page->n; i++) {
+        hub_buf_puts(&exts, i ? "," : "");
+        hub_buf_json_str(&exts, page->recs[i].ext, strlen(page->recs[i].ext));
+    }
+    if (hub_buf_puts(&exts, "]") < 0) {
+        rc = hub_error_set(err, HUB_E_LIMIT, "page too large");
+        goto out;
+    }
+    rc = classify(db, ids, es->name, es->table, exts.data, page, cls, err);
+    if (rc < 0)
+        goto out;
+    for (i = 0; i < page->n; i++) {
+        counts->processed++;
+        if (page->recs[i].deleted == -1) {
+            cls[i].action = ACT_SKIP;
+            page->recs[i].deleted = 0;
+        }
+        if (cls[i].conflict != 0) {
+            counts->conflicts++;
+            detail_add(details, page->recs[i].ext, "conflict",
+                       cls[i].conflict == 2 ? "both sides changed; Simplix is newer and wins "
+                       "(the platform's copy is not applied)" :
+                       "both sides changed; the platform is newer and wins");
+        }
+    }
+
+    /* The whole page in one go; if a statement fails, record by record in savepoints. */
+    rc = hub_db_exec(db, "SAVEPOINT sx_page", err);
+    if (rc == 0)
+        rc = apply_set(db, ids, org, es, page, cls, 0, page->n, counts, err);
+    if (rc == 0) {
+        rc = hub_db_exec(db, "RELEASE SAVEPOINT sx_page", err);
+        goto out;
+    }
+    if (rc != HUB_E_DB && rc != HUB_E_CONFLICT)
+        goto out;
+    hub_log_warn("sync", "integration %s: a %s page failed as a whole (%s); applying record by "
+                 "record", ids, entity, err->msg);
+    rc = hub_db_exec(db, "ROLLBACK TO SAVEPOINT sx_page", err);
+    if (rc < 0)
+        goto out;
+    for (i = 0; i < page->n; i++) {
+        struct classified keep = cls[i];
+        struct hub_error  rerr;
+
+        if (cls[i].action == ACT_SKIP) {
+            counts->skipped++;
+            continue;
+        }
+        rc = hub_db_exec(db, "SAVEPOINT sx_rec", err);
+        if (rc < 0)
+            goto out;
+        rc = apply_set(db, ids, org, es, page, cls, i, i + 1, counts, &rerr);
+        if (rc == 0) {
+            rc = hub_db_exec(db, "RELEASE SAVEPOINT sx_rec", err);
+            if (rc < 0)
+                goto out;
+            continue;
+        }
+        counts->failed++;
+        detail_add(details, page->recs[i].ext, "error", "%s", rerr.msg);
+        cls[i] = keep;
+        rc = hub_db_exec(db, "ROLLBACK TO SAVEPOINT sx_rec", err);
+        if (rc < 0)
+            goto out;
+    }
+    rc = hub_db_exec(db, "RELEASE SAVEPOINT sx_page", err);
+out:
+    free(cls);
+    hub_buf_free(&exts);
+    return rc;
+}

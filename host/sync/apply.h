@@ -1,0 +1,87 @@
+/*
+ * Applying one page of canonical records to the Simplix tables and the mapping store, set-based:
+ * a fixed handful of statements per page whatever its size (classify against the mappings,
+ * allocate ids, insert, update, upsert mappings), never one round trip per record.
+ *
+ * The caller owns the transaction: it begins it, calls hub_sync_apply_page(), writes the
+ * cursor and the run's counters, and commits, so a page and its cursor land together or not
+ * at all. Every change is tagged with the integration as its origin (the outbox triggers read
+ * `simplix.origin_integration`), so the export side never sends an import back where it
+ * came from.
+ *
+ * Decisions per record (DESIGN.md 6):
+ *   - unknown external id                      -> created, mapping recorded
+ *   - same content hash as the mapping         -> skipped (nothing changed)
+ *   - older updated_at than the mapping        -> skipped (a stale copy arrived late)
+ *   - Simplix row changed since the last sync  -> conflict: the later updated_at wins, and the
+ *     and the platform's copy changed too         decision goes to the run's details
+ *   - deleted on the platform                  -> archived / voided / marked, mapping kept
+ *   - otherwise                                -> updated
+ * A page whose set-based statements fail is retried record by record (each in a savepoint), so
+ * one bad record is logged with its external id and reason and the others still land.
+ */
+#ifndef HUB_SYNC_APPLY_H
+#define HUB_SYNC_APPLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "db/db.h"
+
+/* One record a connector emitted, checked and hashed by hub_sync_page_add(). */
+struct hub_sync_rec {
+    char    *ext;          /* external id */
+    char    *json;         /* the canonical record as emitted (raw included) */
+    size_t   json_len;
+    char     hash[65];     /* SHA-256 hex of the record without "raw" */
+    int64_t  upd_ms;       /* its updated_at */
+    int      deleted;
+};
+
+struct hub_sync_page {
+    struct hub_sync_rec *recs;
+    size_t               n;
+    size_t               cap;
+    size_t               bytes;
+    int64_t              max_upd_ms;
+};
+
+struct hub_sync_counts {
+    int64_t processed;
+    int64_t created;
+    int64_t updated;
+    int64_t skipped;
+    int64_t failed;
+    int64_t conflicts;
+};
+
+#define HUB_SYNC_PAGE_MAX_RECORDS  5000
+#define HUB_SYNC_PAGE_MAX_BYTES    (64u * 1024 * 1024)
+
+void hub_sync_page_init(struct hub_sync_page *page);
+void hub_sync_page_reset(struct hub_sync_page *page);
+void hub_sync_page_free(struct hub_sync_page *page);
+
+/*
+ * Check one emitted record (a JSON object with a non-empty string external_id and an RFC 3339
+ * updated_at), hash it and keep a copy. A record that fails the check is not kept: the return
+ * is HUB_E_INVALID with the reason in `err` (the caller counts it as failed and goes on);
+ * HUB_E_LIMIT when the page is over its bounds.
+ */
+int  hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len,
+                       struct hub_error *err);
+
+/*
+ * Apply `page` of `entity` ("customer", "product", "order") for the integration, inside the
+ * caller's transaction. Adds to `counts`; appends one JSON object per failure or conflict to
+ * `details` (the elements of a JSON array, comma-separated, without brackets).
+ * Returns 0, or HUB_E_DB when the database itself failed (the caller rolls back and retries).
+ */
+int  hub_sync_apply_page(struct hub_db *db, int64_t integration_id, int64_t organization_id,
+                         const char *entity, struct hub_sync_page *page,
+                         struct hub_sync_counts *counts, struct hub_buf *details,
+                         struct hub_error *err);
+
+#endif

@@ -1,0 +1,1116 @@
+#include "sync/engine.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "net/ratelimit_pg.h"
+#include "queue/queue.h"
+#include "queue/worker.h"
+#include "sync/apply.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CURSOR_MAX 8192
+
+struct cached {
+    int64_t              integration_id;
+    char                 version[64];      /* integrations.updated_at when opened */
+    struct hub_instance *inst;
+    int                  refs;
+    int                  stale;
+    struct cached       *next;
+};
+
+struct hub_sync {
+    struct hub_sync_opts opts;
+    struct hub_runtime   rt;
+    struct hub_rate_pg  *rate_pg;
+    pthread_mutex_t      lock;
+    struct cached       *cache;
+};
+
+/* What a run needs to know of its integration. */
+struct integ {
+    int64_t id;
+    int64_t org;
+    char    platform[72];
+    char    status[32];
+    char    version[64];
+    char   *config;          /* malloc'd JSON text */
+    char   *settings;        /* malloc'd JSON text */
+};
+
+static void
+integ_free(struct integ *in)
+{
+    free(in->config);
+    free(in->settings);
+    in->config = NULL;
+    in->settings = NULL;
+}
+
+static int
+integ_load(struct hub_db *db, int64_t id, struct integ *out, struct hub_error *err)
+{
+    char        ids[24];
+    const char *p[1] = { ids };
+    PGresult   *res = NULL;
+    int         rc;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(ids, sizeof(ids), "%" PRId64, id);
+    rc = hub_db_query(db, "SELECT organization_id, platform, status, updated_at::text, "
+                      "config::text, sync_settings::text FROM integrations "
+                      "WHERE id = $1 AND deleted_at IS NULL", 1, p, &res, err);
+    if (rc < 0)
+        return rc;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return hub_error_set(err, HUB_E_NOT_FOUND, "integration %" PRId64 " does not exist", id);
+    }
+    out->id = id;
+    out->org = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    snprintf(out->platform, sizeof(out->platform), "%s", PQgetvalue(res, 0, 1));
+    snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(res, 0, 2));
+    snprintf(out->version, sizeof(out->version), "%s", PQgetvalue(res, 0, 3));
+    out->config = strdup(PQgetvalue(res, 0, 4));
+    out->settings = strdup(PQgetvalue(res, 0, 5));
+    PQclear(res);
+    if (out->config == NULL || out->settings == NULL) {
+        integ_free(out);
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* An integer setting from sync_settings, or `dflt`. */
+static int64_t
+setting_int(const struct integ *in, const char *key, int64_t dflt, int64_t min, int64_t max)
+{
+    json_object *root = json_tokener_parse(in->settings), *v;
+    int64_t      val = dflt;
+
+    if (root != NULL && json_object_object_get_ex(root, key, &v) &&
+        json_object_is_type(v, json_type_int)) {
+        val = json_object_get_int64(v);
+        if (val < min || val > max)
+            val = dflt;
+    }
+    json_object_put(root);
+    return val;
+}
+
+/* 1 when sync_settings.directions[entity] lists `direction`. */
+static int
+setting_direction(const struct integ *in, const char *entity, const char *direction)
+{
+    json_object *root = json_tokener_parse(in->settings), *d, *list;
+    size_t       i;
+    int          yes = 0;
+
+    if (root != NULL && json_object_object_get_ex(root, "directions", &d) &&
+        json_object_object_get_ex(d, entity, &list) &&
+        json_object_is_type(list, json_type_array)) {
+        for (i = 0; i < json_object_array_length(list); i++) {
+            const char *s = json_object_get_string(json_object_array_get_idx(list, i));
+
+            if (s != NULL && strcmp(s, direction) == 0)
+                yes = 1;
+        }
+    }
+    json_object_put(root);
+    return yes;
+}
+
+/* ---- the instance cache ------------------------------------------------------------------------ */
+
+static struct hub_instance *
+instance_get(struct hub_sync *s, struct hub_db *db, const struct integ *in, struct hub_error *err)
+{
+    struct cached       *c;
+    struct hub_instance *inst = NULL;
+    int                  rc;
+
+    pthread_mutex_lock(&s->lock);
+    for (c = s->cache; c != NULL; c = c->next) {
+        if (c->integration_id == in->id && !c->stale && strcmp(c->version, in->version) == 0) {
+            c->refs++;
+            pthread_mutex_unlock(&s->lock);
+            return c->inst;
+        }
+        if (c->integration_id == in->id)
+            c->stale = 1;                  /* config changed: reopen */
+    }
+    pthread_mutex_unlock(&s->lock);
+
+    rc = hub_instance_open(&s->rt, s->opts.plugins, in->platform, in->id, in->config, NULL, db,
+                           &inst, err);
+    if (rc < 0)
+        return NULL;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        hub_instance_close(inst);
+        hub_error_set(err, HUB_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    c->integration_id = in->id;
+    snprintf(c->version, sizeof(c->version), "%s", in->version);
+    c->inst = inst;
+    c->refs = 1;
+    pthread_mutex_lock(&s->lock);
+    c->next = s->cache;
+    s->cache = c;
+    pthread_mutex_unlock(&s->lock);
+    return inst;
+}
+
+static void
+instance_put(struct hub_sync *s, struct hub_instance *inst)
+{
+    struct cached **pp, *c;
+
+    pthread_mutex_lock(&s->lock);
+    for (pp = &s->cache; (c = *pp) != NULL; pp = &c->next) {
+        if (c->inst != inst)
+            continue;
+        c->refs--;
+        if (c->refs == 0 && c->stale) {
+            *pp = c->next;
+            pthread_mutex_unlock(&s->lock);
+            hub_instance_close(c->inst);
+            free(c);
+            return;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void
+hub_sync_forget(struct hub_sync *s, int64_t integration_id)
+{
+    struct cached **pp = &s->cache, *c;
+
+    pthread_mutex_lock(&s->lock);
+    while ((c = *pp) != NULL) {
+        if (integration_id == 0 || c->integration_id == integration_id)
+            c->stale = 1;
+        if (c->stale && c->refs == 0) {
+            *pp = c->next;
+            hub_instance_close(c->inst);
+            free(c);
+            continue;
+        }
+        pp = &c->next;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- import ---------------------------------------------------------------------------------- */
+
+struct emit_ctx {
+    struct hub_sync_page   *page;
+    struct hub_sync_counts *counts;
+    struct hub_buf         *details;
+};
+
+static int
+on_emit(struct hub_call *call, uint32_t entity, sx_str json, void *arg)
+{
+    struct emit_ctx *e = arg;
+    struct hub_error err;
+    int              rc;
+
+    (void)call;
+    (void)entity;
+    rc = hub_sync_page_add(e->page, json.ptr, json.len, &err);
+    if (rc == HUB_E_INVALID) {
+        /* One bad record: counted and logged, the page goes on. */
+        e->counts->processed++;
+        e->counts->failed++;
+        if (e->details->len < 256 * 1024) {
+            hub_buf_puts(e->details, e->details->len ? ",{\"error\":" : "{\"error\":");
+            hub_buf_json_str(e->details, err.msg, strlen(err.msg));
+            hub_buf_puts(e->details, "}");
+        }
+        return SX_OK;
+    }
+    return rc == 0 ? SX_OK : SX_E_LIMIT;
+}
+
+static int
+entity_ok(const char *e)
+{
+    return e != NULL && (strcmp(e, "customer") == 0 || strcmp(e, "product") == 0 ||
+                         strcmp(e, "order") == 0);
+}
+
+static uint32_t
+entity_id(const char *e)
+{
+    if (strcmp(e, "customer") == 0)
+        return SX_ENTITY_CUSTOMER;
+    if (strcmp(e, "product") == 0)
+        return SX_ENTITY_PRODUCT;
+    if (strcmp(e, "order") == 0)
+        return SX_ENTITY_ORDER;
+    return SX_ENTITY_NONE;
+}
+
+/* The run's state row, created when absent. Fills the resumable fields. */
+struct run_state {
+    int64_t log_id;              /* 0: no run in progress */
+    char    cursor[CURSOR_MAX];
+    int64_t since_ms;            /* 0: full */
+    int     has_watermark;
+    int64_t watermark_ms;
+};
+
+static int
+state_load(struct hub_db *db, const char *ids, const char *entity, struct run_state *st,
+           struct hub_error *err)
+{
+    const char *p[2] = { ids, entity };
+    PGresult   *res = NULL;
+    int         rc;
+
+    memset(st, 0, sizeof(*st));
+    rc = hub_db_query(db, "INSERT INTO sync_state (integration_id, entity, direction) "
+                      "VALUES ($1, $2, 'import') ON CONFLICT DO NOTHING", 2, p, NULL, err);
+    if (rc == 0)
+        rc = hub_db_query(db, "SELECT s.run_log_id, coalesce(s.run_cursor, ''), "
+                          "  (extract(epoch FROM s.run_since) * 1000)::bigint, "
+                          "  (extract(epoch FROM s.watermark) * 1000)::bigint, l.status "
+                          "FROM sync_state s LEFT JOIN integration_sync_logs l "
+                          "  ON l.id = s.run_log_id "
+                          "WHERE s.integration_id = $1 AND s.entity = $2 AND "
+                          "  s.direction = 'import'", 2, p, &res, err);
+    if (rc < 0)
+        return rc;
+    if (PQntuples(res) == 1) {
+        if (!PQgetisnull(res, 0, 0) && strcmp(PQgetvalue(res, 0, 4), "RUNNING") == 0) {
+            st->log_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            snprintf(st->cursor, sizeof(st->cursor), "%s", PQgetvalue(res, 0, 1));
+            st->since_ms = PQgetisnull(res, 0, 2) ? 0 : strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        }
+        if (!PQgetisnull(res, 0, 3)) {
+            st->has_watermark = 1;
+            st->watermark_ms = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int
+run_start(struct hub_db *db, const char *ids, const char *entity, const char *mode,
+          int64_t job_id, struct run_state *st, int overlap_s, struct hub_error *err)
+{
+    char        since[32] = "", job[24];
+    const char *p[5];
+    PGresult   *res = NULL;
+    int         rc;
+
+    st->since_ms = 0;
+    if (strcmp(mode, "incremental") == 0 && st->has_watermark) {
+        st->since_ms = st->watermark_ms - (int64_t)overlap_s * 1000;
+        if (st->since_ms < 1)
+            st->since_ms = 1;
+        snprintf(since, sizeof(since), "%" PRId64, st->since_ms);
+    }
+    snprintf(job, sizeof(job), "%" PRId64, job_id);
+    rc = hub_db_begin(db, err);
+    if (rc < 0)
+        return rc;
+    p[0] = ids;
+    p[1] = entity;
+    p[2] = st->since_ms ? "incremental" : "full";
+    p[3] = job;
+    rc = hub_db_query(db, "INSERT INTO integration_sync_logs (integration_id, entity, direction, "
+                      "type, status, job_id) VALUES ($1, $2, 'import', $3, 'RUNNING', $4) "
+                      "RETURNING id", 4, p, &res, err);
+    if (rc < 0)
+        goto fail;
+    st->log_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    res = NULL;
+    {
+        char logid[24];
+
+        snprintf(logid, sizeof(logid), "%" PRId64, st->log_id);
+        p[2] = logid;
+        p[3] = since[0] ? since : NULL;
+        rc = hub_db_query(db, "UPDATE sync_state SET run_log_id = $3, run_cursor = '', "
+                          "run_since = to_timestamp($4::bigint / 1000.0), run_started_at = now(), "
+                          "updated_at = now() WHERE integration_id = $1 AND entity = $2 AND "
+                          "direction = 'import'", 4, p, NULL, err);
+    }
+    if (rc < 0)
+        goto fail;
+    st->cursor[0] = '\0';
+    return hub_db_commit(db, err);
+fail:
+    PQclear(res);
+    hub_db_rollback(db);
+    return rc;
+}
+
+/* Apply one page and move the cursor, in one transaction. */
+static int
+commit_page(struct hub_db *db, const struct integ *in, const char *entity,
+            struct hub_sync_page *page, const struct run_state *st, const char *next,
+            struct hub_sync_counts *c, struct hub_buf *details, struct hub_error *err)
+{
+    char        ids[24], logid[24], n[6][24];
+    const char *p[10];
+    int         rc;
+
+    snprintf(ids, sizeof(ids), "%" PRId64, in->id);
+    snprintf(logid, sizeof(logid), "%" PRId64, st->log_id);
+    rc = hub_db_begin(db, err);
+    if (rc < 0)
+        return rc;
+    rc = hub_sync_apply_page(db, in->id, in->org, entity, page, c, details, err);
+    if (rc < 0)
+        goto fail;
+    p[0] = ids;
+    p[1] = entity;
+    p[2] = next;
+    rc = hub_db_query(db, "UPDATE sync_state SET run_cursor = $3, updated_at = now() "
+                      "WHERE integration_id = $1 AND entity = $2 AND direction = 'import'",
+                      3, p, NULL, err);
+    if (rc < 0)
+        goto fail;
+    snprintf(n[0], sizeof(n[0]), "%" PRId64, c->processed);
+    snprintf(n[1], sizeof(n[1]), "%" PRId64, c->created);
+    snprintf(n[2], sizeof(n[2]), "%" PRId64, c->updated);
+    snprintf(n[3], sizeof(n[3]), "%" PRId64, c->skipped);
+    snprintf(n[4], sizeof(n[4]), "%" PRId64, c->failed);
+    snprintf(n[5], sizeof(n[5]), "%" PRId64, c->conflicts);
+    p[0] = logid;
+    p[1] = n[0];
+    p[2] = n[1];
+    p[3] = n[2];
+    p[4] = n[3];
+    p[5] = n[4];
+    p[6] = n[5];
+    p[7] = next;
+    hub_buf_puts(details, "");
+    {
+        char *arr = malloc(details->len + 3);
+
+        if (arr == NULL) {
+            rc = hub_error_set(err, HUB_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        snprintf(arr, details->len + 3, "[%s]", details->data != NULL ? details->data : "");
+        p[8] = arr;
+        /* Counters are this page's; the log accumulates them. */
+        rc = hub_db_query(db, "UPDATE integration_sync_logs SET processed = processed + $2, "
+                          "created = created + $3, updated = updated + $4, skipped = skipped + $5, "
+                          "failed = failed + $6, conflicts = conflicts + $7, pages = pages + 1, "
+                          "cursor = $8, error_details = CASE WHEN jsonb_array_length(error_details) "
+                          "< 1000 THEN error_details || $9::jsonb ELSE error_details END "
+                          "WHERE id = $1", 9, p, NULL, err);
+        free(arr);
+    }
+    if (rc < 0)
+        goto fail;
+    return hub_db_commit(db, err);
+fail:
+    hub_db_rollback(db);
+    return rc;
+}
+
+static int
+run_finish(struct hub_db *db, const struct integ *in, const char *entity, int64_t log_id,
+           const char *status, const char *error, struct hub_error *err)
+{
+    char        ids[24], logid[24];
+    const char *p[5];
+    int         rc;
+
+    snprintf(ids, sizeof(ids), "%" PRId64, in->id);
+    snprintf(logid, sizeof(logid), "%" PRId64, log_id);
+    rc = hub_db_begin(db, err);
+    if (rc < 0)
+        return rc;
+    p[0] = ids;
+    p[1] = entity;
+    p[2] = status;
+    /* The watermark moves to the start of this run only when it completed: a failed run's
+     * records come again in the next one. */
+    rc = hub_db_query(db, "UPDATE sync_state SET watermark = CASE WHEN $3 = 'FAILED' THEN "
+                      "watermark ELSE run_started_at END, run_log_id = NULL, run_cursor = NULL, "
+                      "run_since = NULL, updated_at = now() WHERE integration_id = $1 AND "
+                      "entity = $2 AND direction = 'import'", 3, p, NULL, err);
+    if (rc == 0) {
+        p[0] = logid;
+        p[1] = status;
+        p[2] = error;
+        rc = hub_db_query(db, "UPDATE integration_sync_logs SET status = $2, finished_at = now(), "
+                          "duration_ms = (extract(epoch FROM now() - started_at) * 1000)::bigint, "
+                          "error_details = CASE WHEN $3::text IS NULL THEN error_details ELSE "
+                          "error_details || jsonb_build_array(jsonb_build_object('error', $3::text)) "
+                          "END WHERE id = $1", 3, p, NULL, err);
+    }
+    if (rc == 0) {
+        p[0] = ids;
+        p[1] = status;
+        p[2] = error;
+        rc = hub_db_query(db, "UPDATE integrations SET last_sync_at = now(), "
+                          "sync_count = sync_count + 1, "
+                          "last_success_at = CASE WHEN $2 <> 'FAILED' THEN now() ELSE last_success_at END, "
+                          "error_count = error_count + CASE WHEN $2 = 'FAILED' THEN 1 ELSE 0 END, "
+                          "last_error_at = CASE WHEN $2 = 'FAILED' THEN now() ELSE last_error_at END, "
+                          "last_error_message = CASE WHEN $2 = 'FAILED' THEN $3 ELSE last_error_message END "
+                          "WHERE id = $1", 3, p, NULL, err);
+    }
+    if (rc < 0) {
+        hub_db_rollback(db);
+        return rc;
+    }
+    return hub_db_commit(db, err);
+}
+
+/* The connector's code: retry the job (the run resumes) or not. */
+static int
+retryable(int sx_code)
+{
+    return sx_code == SX_E_TRANSIENT || sx_code == SX_E_RATE_LIMITED || sx_code == SX_E_NOMEM ||
+           sx_code == HUB_E_DB || sx_code == HUB_E_CONFLICT;
+}
+
+static int
+job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct hub_error *err)
+{
+    struct hub_sync        *s = ctx;
+    struct integ            in;
+    struct hub_instance    *inst = NULL;
+    struct run_state        st;
+    struct hub_sync_page    page;
+    struct hub_sync_counts  total, c;
+    struct hub_buf          details;
+    struct emit_ctx         ec;
+    json_object            *pl = json_tokener_parse(job->payload), *v;
+    char                    entity[16] = "", mode[16] = "incremental", ids[24];
+    char                   *next = NULL;
+    int64_t                 integration_id = 0;
+    int                     rc, more = 1, last_attempt = job->attempts >= job->max_attempts;
+
+    if (pl != NULL && json_object_object_get_ex(pl, "integration_id", &v))
+        integration_id = json_object_get_int64(v);
+    if (pl != NULL && json_object_object_get_ex(pl, "entity", &v) && json_object_get_string(v))
+        snprintf(entity, sizeof(entity), "%s", json_object_get_string(v));
+    if (pl != NULL && json_object_object_get_ex(pl, "mode", &v) && json_object_get_string(v))
+        snprintf(mode, sizeof(mode), "%s", json_object_get_string(v));
+    json_object_put(pl);
+    if (integration_id <= 0 || !entity_ok(entity) ||
+        (strcmp(mode, "full") != 0 && strcmp(mode, "incremental") != 0))
+        return hub_error_set(err, HUB_E_INVALID, "sync.import payload needs integration_id, "
+                             "entity (customer|product|order) and mode (full|incremental)");
+
+    rc = integ_load(run->db, integration_id, &in, err);
+    if (rc < 0)
+        return rc == HUB_E_NOT_FOUND ? HUB_E_INVALID : rc;
+    if (strcmp(in.status, "ACTIVE") != 0) {
+        run->result = "{\"skipped\":\"integration is not ACTIVE\"}";
+        integ_free(&in);
+        return 0;
+    }
+    snprintf(ids, sizeof(ids), "%" PRId64, in.id);
+    inst = instance_get(s, run->db, &in, err);
+    if (inst == NULL) {
+        integ_free(&in);
+        return HUB_E_TRANSIENT;
+    }
+    hub_sync_page_init(&page);
+    hub_buf_init(&details, 1 << 20);
+    next = malloc(CURSOR_MAX);
+    memset(&total, 0, sizeof(total));
+    if (next == NULL) {
+        rc = hub_error_set(err, HUB_E_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = state_load(run->db, ids, entity, &st, err);
+    if (rc < 0)
+        goto out;
+    if (st.log_id != 0) {
+        hub_log_info("sync", "integration %s %s: resuming run %" PRId64 " from its last "
+                     "committed page", ids, entity, st.log_id);
+    } else {
+        rc = run_start(run->db, ids, entity, mode, job->id, &st,
+                       (int)setting_int(&in, "overlap_s", s->opts.overlap_s, 0, 86400), err);
+        if (rc < 0)
+            goto out;
+    }
+
+    while (more) {
+        hub_sync_page_reset(&page);
+        hub_buf_reset(&details);
+        memset(&c, 0, sizeof(c));
+        ec.page = &page;
+        ec.counts = &c;
+        ec.details = &details;
+        rc = hub_instance_list(inst, run->db, entity_id(entity), st.cursor, st.since_ms,
+                               (uint32_t)setting_int(&in, "page_size", s->opts.page_size, 1,
+                                                     1000),
+                               on_emit, &ec, next, CURSOR_MAX, &more, err);
+        if (rc < 0) {
+            if (retryable(rc) && !last_attempt) {
+                hub_log_warn("sync", "integration %s %s: page failed (%s); the run resumes "
+                             "at this page", ids, entity, err->msg);
+                rc = HUB_E_TRANSIENT;
+                goto out;
+            }
+            {
+                struct hub_error ferr;
+
+                run_finish(run->db, &in, entity, st.log_id, "FAILED", err->msg, &ferr);
+            }
+            rc = retryable(rc) ? HUB_E_TRANSIENT : HUB_E_REJECTED;
+            goto out;
+        }
+        rc = commit_page(run->db, &in, entity, &page, &st, more ? next : "", &c, &details, err);
+        if (rc < 0)
+            goto out;            /* the database failed: the job retries, the page again */
+        total.processed += c.processed;
+        total.created += c.created;
+        total.updated += c.updated;
+        total.skipped += c.skipped;
+        total.failed += c.failed;
+        total.conflicts += c.conflicts;
+        snprintf(st.cursor, sizeof(st.cursor), "%s", more ? next : "");
+        if (more && hub_worker_stopping(run)) {
+            rc = hub_error_set(err, HUB_E_TRANSIENT, "hub stopping; the run resumes at the "
+                               "next page");
+            goto out;
+        }
+    }
+    {
+        PGresult   *res = NULL;
+        char        logid[24];
+        const char *p[1] = { logid };
+        int         failed = 0;
+
+        snprintf(logid, sizeof(logid), "%" PRId64, st.log_id);
+        if (hub_db_query(run->db, "SELECT failed FROM integration_sync_logs WHERE id = $1", 1, p,
+                         &res, err) == 0 && PQntuples(res) == 1)
+            failed = atoi(PQgetvalue(res, 0, 0)) > 0;
+        PQclear(res);
+        rc = run_finish(run->db, &in, entity, st.log_id, failed ? "PARTIAL" : "COMPLETED", NULL,
+                        err);
+    }
+    if (rc == 0)
+        hub_log_info("sync", "integration %s %s import done: %" PRId64 " processed, %" PRId64
+                     " created, %" PRId64 " updated, %" PRId64 " skipped, %" PRId64 " failed",
+                     ids, entity, total.processed, total.created, total.updated, total.skipped,
+                     total.failed);
+out:
+    free(next);
+    hub_buf_free(&details);
+    hub_sync_page_free(&page);
+    instance_put(s, inst);
+    integ_free(&in);
+    return rc;
+}
+
+/* ---- export ---------------------------------------------------------------------------------- */
+
+/* The canonical record of a Simplix row, with the integration's external id when mapped. */
+static const char sql_export_customer[] =
+    "SELECT jsonb_strip_nulls(jsonb_build_object("
+    "  'external_id', m.external_id, 'updated_at', to_char(c.updated_at AT TIME ZONE 'UTC', "
+    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'company_name', c.name, "
+    "  'first_name', c.contact_first_name, 'last_name', c.contact_last_name, 'email', c.email, "
+    "  'phone', c.phone, 'tax_exempt', c.tax_exempt, 'currency', c.currency, 'note', c.notes, "
+    "  'addresses', CASE WHEN c.address_line1 IS NULL AND c.city IS NULL THEN NULL ELSE "
+    "    jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('kind', 'billing', "
+    "    'line1', c.address_line1, 'line2', c.address_line2, 'city', c.city, 'region', c.region, "
+    "    'postal_code', c.postal_code, 'country_code', c.country_code))) END))::text, "
+    "  m.content_hash "
+    "FROM companies c LEFT JOIN integration_mappings m ON m.integration_id = $1 "
+    "  AND m.entity = 'customer' AND m.internal_id = c.id "
+    "WHERE c.id = $2 AND c.organization_id = $3";
+
+static const char sql_export_product[] =
+    "SELECT jsonb_strip_nulls(jsonb_build_object("
+    "  'external_id', m.external_id, 'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', "
+    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'title', p.name, 'description', p.description, "
+    "  'vendor', p.vendor, 'status', p.status, 'currency', p.currency, "
+    "  'variants', coalesce((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object("
+    "      'external_id', vm.external_id, 'title', v.name, 'sku', v.sku, 'barcode', v.barcode, "
+    "      'price_minor', v.price_minor, 'stock', v.stock, 'taxable', v.taxable, "
+    "      'position', v.position)) ORDER BY v.position, v.id) "
+    "    FROM products v LEFT JOIN integration_mappings vm ON vm.integration_id = $1 "
+    "      AND vm.entity = 'variant' AND vm.internal_id = v.id "
+    "    WHERE v.parent_id = p.id AND v.status <> 'archived'), "
+    "    jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('sku', p.sku, "
+    "      'barcode', p.barcode, 'price_minor', p.price_minor, 'stock', p.stock, "
+    "      'taxable', p.taxable))))))::text, m.content_hash "
+    "FROM products p LEFT JOIN integration_mappings m ON m.integration_id = $1 "
+    "  AND m.entity = 'product' AND m.internal_id = p.id "
+    "WHERE p.id = $2 AND p.organization_id = $3";
+
+struct export_counts {
+    int64_t processed, pushed, skipped, failed;
+};
+
+/* Push one Simplix row. 0 pushed or skipped; HUB_E_TRANSIENT to stop and retry later;
+ * HUB_E_REJECTED when the platform refused this record (logged, the export goes on). */
+static int
+export_one(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
+           const char *entity, int64_t internal_id, struct export_counts *ec,
+           struct hub_buf *details, struct hub_error *err)
+{
+    const sx_entity_ops *ops = hub_plugin_entity(inst->plugin, entity_id(entity));
+    struct hub_sync_page pg;
+    struct hub_call      call;
+    sx_push_res          res;
+    PGresult            *r = NULL;
+    char                 ids[24], iid[24], org[24], *json = NULL, hash[65] = "";
+    const char          *p[6];
+    int64_t              parent = internal_id;
+    int                  rc;
+
+    snprintf(ids, sizeof(ids), "%" PRId64, in->id);
+    snprintf(org, sizeof(org), "%" PRId64, in->org);
+    if (strcmp(entity, "product") == 0) {
+        /* A variant row exports its product. */
+        snprintf(iid, sizeof(iid), "%" PRId64, internal_id);
+        p[0] = iid;
+        if (hub_db_query(db, "SELECT coalesce(parent_id, id) FROM products WHERE id = $1", 1, p,
+                         &r, err) == 0 && PQntuples(r) == 1)
+            parent = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        r = NULL;
+    }
+    snprintf(iid, sizeof(iid), "%" PRId64, parent);
+    p[0] = ids;
+    p[1] = iid;
+    p[2] = org;
+    rc = hub_db_query(db, strcmp(entity, "customer") == 0 ? sql_export_customer :
+                      sql_export_product, 3, p, &r, err);
+    if (rc < 0)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        ec->skipped++;
+        return 0;                  /* deleted since: nothing to send */
+    }
+    json = strdup(PQgetvalue(r, 0, 0));
+    if (!PQgetisnull(r, 0, 1))
+        snprintf(hash, sizeof(hash), "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    if (json == NULL)
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+
+    /* Unchanged since the last sync (an import brought exactly this): nothing to send. The
+     * hash compares the record without its updated_at, which a local touch changes. */
+    {
+        json_object *o = json_tokener_parse(json);
+        char         h2[65] = "";
+
+        if (o != NULL) {
+            json_object_object_add(o, "updated_at", json_object_new_string("1970-01-01T00:00:00Z"));
+            hub_sync_page_init(&pg);
+            if (hub_sync_page_add(&pg, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                                  strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)),
+                                  err) == 0)
+                snprintf(h2, sizeof(h2), "x%.63s", pg.recs[0].hash);
+            hub_sync_page_free(&pg);
+            json_object_put(o);
+        }
+        if (h2[0] != '\0' && strcmp(h2, hash) == 0) {
+            free(json);
+            ec->skipped++;
+            return 0;
+        }
+        snprintf(hash, sizeof(hash), "%s", h2);
+    }
+
+    ec->processed++;
+    memset(&res, 0, sizeof(res));
+    res.hdr.abi_version = SX_ABI_VERSION;
+    res.hdr.struct_size = sizeof(res);
+    hub_call_begin(&call, inst, db);
+    rc = ops->push(&call.cx, sx_cstr(json), &res);
+    rc = hub_call_result(&call, rc, "push()");
+    if (rc == 0 && (res.external_id.len == 0 || res.external_id.len > 512 ||
+                    res.external_id.ptr == NULL)) {
+        rc = SX_E_PROTOCOL;
+        hub_error_set(&call.err, rc, "push() returned no external id");
+    }
+    if (rc < 0) {
+        hub_error_set(err, retryable(rc) ? HUB_E_TRANSIENT : HUB_E_REJECTED, "%s %" PRId64
+                      ": %s", entity, internal_id, call.err.msg);
+        hub_call_end(&call);
+        free(json);
+        if (!retryable(rc)) {
+            ec->failed++;
+            if (details->len < 256 * 1024) {
+                hub_buf_printf(details, "%s{\"internal_id\":%" PRId64 ",\"error\":",
+                               details->len ? "," : "", internal_id);
+                hub_buf_json_str(details, err->msg, strlen(err->msg));
+                hub_buf_puts(details, "}");
+            }
+            return HUB_E_REJECTED;
+        }
+        return HUB_E_TRANSIENT;
+    }
+    /* The mapping records the platform's id and time, and the hash of what we sent: when the
+     * record comes back by the next import it is recognised as ours. */
+    {
+        char ext[520], upd[32];
+
+        snprintf(ext, sizeof(ext), "%.*s", (int)res.external_id.len, res.external_id.ptr);
+        snprintf(upd, sizeof(upd), "%" PRId64, res.external_updated_at);
+        hub_call_end(&call);
+        p[0] = ids;
+        p[1] = entity;
+        p[2] = iid;
+        p[3] = ext;
+        p[4] = upd;
+        p[5] = hash;
+        rc = hub_db_query(db, "INSERT INTO integration_mappings (integration_id, entity, "
+                          "internal_id, external_id, external_updated_at, internal_updated_at, "
+                          "content_hash, last_synced_at, last_direction) VALUES ($1, $2, $3, $4, "
+                          "CASE WHEN $5::bigint > 0 THEN to_timestamp($5::bigint / 1000.0) END, "
+                          "now(), $6, now(), 'export') "
+                          "ON CONFLICT (integration_id, entity, internal_id) DO UPDATE SET "
+                          "external_id = EXCLUDED.external_id, external_updated_at = "
+                          "coalesce(EXCLUDED.external_updated_at, integration_mappings.external_updated_at), "
+                          "internal_updated_at = now(), content_hash = EXCLUDED.content_hash, "
+                          "last_synced_at = now(), last_direction = 'export'", 6, p, NULL, err);
+    }
+    free(json);
+    if (rc < 0)
+        return rc;
+    ec->pushed++;
+    return 0;
+}
+
+static int
+job_export(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct hub_error *err)
+{
+    struct hub_sync     *s = ctx;
+    struct integ         in;
+    struct hub_instance *inst = NULL;
+    struct export_counts ec;
+    struct hub_buf       details;
+    json_object         *pl = json_tokener_parse(job->payload), *v;
+    int64_t              integration_id = 0, last = 0, log_id = 0;
+    char                 ids[24], org[24], lasts[24];
+    const char          *p[4];
+    PGresult            *res = NULL;
+    int                  rc, i, n;
+
+    if (pl != NULL && json_object_object_get_ex(pl, "integration_id", &v))
+        integration_id = json_object_get_int64(v);
+    json_object_put(pl);
+    if (integration_id <= 0)
+        return hub_error_set(err, HUB_E_INVALID, "sync.export payload needs integration_id");
+    rc = integ_load(run->db, integration_id, &in, err);
+    if (rc < 0)
+        return rc == HUB_E_NOT_FOUND ? HUB_E_INVALID : rc;
+    if (strcmp(in.status, "ACTIVE") != 0) {
+        integ_free(&in);
+        run->result = "{\"skipped\":\"integration is not ACTIVE\"}";
+        return 0;
+    }
+    inst = instance_get(s, run->db, &in, err);
+    if (inst == NULL) {
+        integ_free(&in);
+        return HUB_E_TRANSIENT;
+    }
+    memset(&ec, 0, sizeof(ec));
+    hub_buf_init(&details, 1 << 20);
+    snprintf(ids, sizeof(ids), "%" PRId64, in.id);
+    snprintf(org, sizeof(org), "%" PRId64, in.org);
+    p[0] = ids;
+    rc = hub_db_query(run->db, "INSERT INTO sync_state (integration_id, entity, direction, "
+                      "last_outbox_id) VALUES ($1, '*', 'export', (SELECT coalesce(max(id), 0) "
+                      "FROM outbox WHERE organization_id = (SELECT organization_id FROM "
+                      "integrations WHERE id = $1))) ON CONFLICT DO NOTHING", 1, p, NULL, err);
+    if (rc == 0)
+        rc = hub_db_query(run->db, "SELECT last_outbox_id FROM sync_state WHERE integration_id "
+                          "= $1 AND entity = '*' AND direction = 'export'", 1, p, &res, err);
+    if (rc < 0)
+        goto out;
+    last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    res = NULL;
+
+    for (;;) {
+        snprintf(lasts, sizeof(lasts), "%" PRId64, last);
+        p[0] = org;
+        p[1] = lasts;
+        rc = hub_db_query(run->db, "SELECT id, entity, internal_id, op, "
+                          "coalesce(origin_integration_id, 0) FROM outbox WHERE "
+                          "organization_id = $1 AND id > $2 ORDER BY id LIMIT 200", 2, p, &res,
+                          err);
+        if (rc < 0)
+            goto out;
+        n = PQntuples(res);
+        if (n == 0)
+            break;
+        for (i = 0; i < n; i++) {
+            int64_t     id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+            const char *entity = PQgetvalue(res, i, 1);
+            int64_t     internal = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+            int64_t     origin = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+            const sx_entity_ops *ops;
+
+            ops = entity_ok(entity) ? hub_plugin_entity(inst->plugin, entity_id(entity)) : NULL;
+            if (origin == in.id || strcmp(PQgetvalue(res, i, 3), "upsert") != 0 || ops == NULL ||
+                !(ops->directions & SX_DIR_EXPORT) || !setting_direction(&in, entity, "export")) {
+                /* Our own import (no echo), a delete, or an entity this integration does
+                 * not export. */
+                last = id;
+                continue;
+            }
+            rc = export_one(run->db, inst, &in, entity, internal, &ec, &details, err);
+            if (rc == HUB_E_TRANSIENT || rc == HUB_E_DB) {
+                goto save;              /* retry from this change later */
+            }
+            last = id;
+        }
+        PQclear(res);
+        res = NULL;
+        if (hub_worker_stopping(run))
+            break;
+    }
+    rc = 0;
+save:
+    {
+        int         src = rc;
+        struct hub_error serr;
+        char        cnt[4][24], *arr;
+
+        PQclear(res);
+        res = NULL;
+        snprintf(lasts, sizeof(lasts), "%" PRId64, last);
+        p[0] = ids;
+        p[1] = lasts;
+        hub_db_query(run->db, "UPDATE sync_state SET last_outbox_id = $2, updated_at = now() "
+                     "WHERE integration_id = $1 AND entity = '*' AND direction = 'export'", 2,
+                     p, NULL, &serr);
+        if (ec.processed + ec.failed > 0) {
+            snprintf(cnt[0], sizeof(cnt[0]), "%" PRId64, ec.processed);
+            snprintf(cnt[1], sizeof(cnt[1]), "%" PRId64, ec.pushed);
+            snprintf(cnt[2], sizeof(cnt[2]), "%" PRId64, ec.failed);
+            arr = malloc(details.len + 3);
+            if (arr != NULL) {
+                const char *q[7];
+                char        job_id[24];
+
+                snprintf(arr, details.len + 3, "[%s]", details.data ? details.data : "");
+                snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
+                q[0] = ids;
+                q[1] = cnt[0];
+                q[2] = cnt[1];
+                q[3] = cnt[2];
+                q[4] = src == 0 ? (ec.failed ? "PARTIAL" : "COMPLETED") : "FAILED";
+                q[5] = arr;
+                q[6] = job_id;
+                if (hub_db_query(run->db, "INSERT INTO integration_sync_logs (integration_id, "
+                                 "entity, direction, type, status, processed, updated, failed, "
+                                 "error_details, finished_at, duration_ms, job_id) VALUES ($1, "
+                                 "'*', 'export', 'incremental', $5, $2, $3, $4, $6::jsonb, now(), 0, $7) "
+                                 "RETURNING id", 7, q, &res, &serr) == 0)
+                    log_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+                PQclear(res);
+                res = NULL;
+                free(arr);
+            }
+        }
+        rc = src;
+    }
+    if (rc == 0 && ec.processed > 0)
+        hub_log_info("sync", "integration %s export: %" PRId64 " pushed, %" PRId64 " failed, %"
+                     PRId64 " unchanged (log %" PRId64 ")", ids, ec.pushed, ec.failed,
+                     ec.skipped, log_id);
+out:
+    PQclear(res);
+    hub_buf_free(&details);
+    instance_put(s, inst);
+    integ_free(&in);
+    return rc;
+}
+
+/* ---- enqueue and schedule -------------------------------------------------------------------- */
+
+int
+hub_sync_enqueue_import(struct hub_db *db, int64_t integration_id, const char *entity,
+                        const char *mode, int64_t *out_job, struct hub_error *err)
+{
+    struct hub_job_spec spec;
+    char                payload[160], key[96];
+
+    if (!entity_ok(entity) || (strcmp(mode, "full") != 0 && strcmp(mode, "incremental") != 0))
+        return hub_error_set(err, HUB_E_INVALID, "entity must be customer, product or order and "
+                             "mode full or incremental");
+    snprintf(payload, sizeof(payload), "{\"integration_id\":%" PRId64 ",\"entity\":\"%s\","
+             "\"mode\":\"%s\"}", integration_id, entity, mode);
+    snprintf(key, sizeof(key), "sync:import:%" PRId64 ":%s", integration_id, entity);
+    memset(&spec, 0, sizeof(spec));
+    spec.kind = HUB_JOB_SYNC_IMPORT;
+    spec.payload = payload;
+    spec.dedupe_key = key;
+    spec.integration_id = integration_id;
+    spec.max_attempts = 8;
+    return hub_queue_enqueue(db, &spec, out_job, NULL, err);
+}
+
+int
+hub_sync_enqueue_export(struct hub_db *db, int64_t integration_id, int64_t *out_job,
+                        struct hub_error *err)
+{
+    struct hub_job_spec spec;
+    char                payload[64], key[64];
+
+    snprintf(payload, sizeof(payload), "{\"integration_id\":%" PRId64 "}", integration_id);
+    snprintf(key, sizeof(key), "sync:export:%" PRId64, integration_id);
+    memset(&spec, 0, sizeof(spec));
+    spec.kind = HUB_JOB_SYNC_EXPORT;
+    spec.payload = payload;
+    spec.dedupe_key = key;
+    spec.integration_id = integration_id;
+    spec.max_attempts = 8;
+    return hub_queue_enqueue(db, &spec, out_job, NULL, err);
+}
+
+int
+hub_sync_schedule(struct hub_db *db, int *out_enqueued, struct hub_error *err)
+{
+    PGresult *res = NULL;
+    int       rc, i, n = 0;
+
+    if (out_enqueued != NULL)
+        *out_enqueued = 0;
+    /* Due imports: each listed entity whose last run started longer ago than the interval. */
+    rc = hub_db_query(db,
+                      "SELECT i.id, e.entity FROM integrations i "
+                      "CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN "
+                      "  jsonb_typeof(i.sync_settings->'entities') = 'array' THEN "
+                      "  i.sync_settings->'entities' ELSE '[]' END) e(entity) "
+                      "LEFT JOIN sync_state s ON s.integration_id = i.id AND s.entity = e.entity "
+                      "  AND s.direction = 'import' "
+                      "WHERE i.status = 'ACTIVE' AND i.deleted_at IS NULL "
+                      "  AND e.entity IN ('customer', 'product', 'order') "
+                      "  AND s.run_log_id IS NULL AND (s.run_started_at IS NULL OR "
+                      "  s.run_started_at < now() - make_interval(secs => greatest(10, "
+                      "  coalesce((i.sync_settings->>'interval_s')::int, 900)))) "
+                      "LIMIT 1000", 0, NULL, &res, err);
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < PQntuples(res); i++) {
+        int deduped = 0;
+        struct hub_job_spec spec;
+        char payload[160], key[96];
+        int64_t id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        const char *entity = PQgetvalue(res, i, 1);
+
+        snprintf(payload, sizeof(payload), "{\"integration_id\":%" PRId64 ",\"entity\":\"%s\","
+                 "\"mode\":\"incremental\"}", id, entity);
+        snprintf(key, sizeof(key), "sync:import:%" PRId64 ":%s", id, entity);
+        memset(&spec, 0, sizeof(spec));
+        spec.kind = HUB_JOB_SYNC_IMPORT;
+        spec.payload = payload;
+        spec.dedupe_key = key;
+        spec.integration_id = id;
+        spec.max_attempts = 8;
+        if (hub_queue_enqueue(db, &spec, NULL, &deduped, err) == 0 && !deduped)
+            n++;
+    }
+    PQclear(res);
+    res = NULL;
+    /* Exports: integrations that export something and have outbox rows past their mark. */
+    rc = hub_db_query(db,
+                      "SELECT i.id FROM integrations i "
+                      "LEFT JOIN sync_state s ON s.integration_id = i.id AND s.entity = '*' "
+                      "  AND s.direction = 'export' "
+                      "WHERE i.status = 'ACTIVE' AND i.deleted_at IS NULL "
+                      "  AND i.sync_settings::text LIKE '%\"export\"%' "
+                      "  AND EXISTS (SELECT 1 FROM outbox o WHERE o.organization_id = "
+                      "    i.organization_id AND o.id > coalesce(s.last_outbox_id, 0) "
+                      "    AND coalesce(o.origin_integration_id, 0) <> i.id) "
+                      "LIMIT 1000", 0, NULL, &res, err);
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < PQntuples(res); i++) {
+        int64_t job = 0;
+
+        if (hub_sync_enqueue_export(db, strtoll(PQgetvalue(res, i, 0), NULL, 10), &job, err) == 0)
+            n++;
+    }
+    PQclear(res);
+    if (out_enqueued != NULL)
+        *out_enqueued = n;
+    return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------- */
+
+int
+hub_sync_new(const struct hub_sync_opts *opts, struct hub_sync **out, struct hub_error *err)
+{
+    struct hub_sync *s = calloc(1, sizeof(*s));
+    int              rc;
+
+    *out = NULL;
+    if (s == NULL)
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    s->opts = *opts;
+    if (s->opts.page_size == 0)
+        s->opts.page_size = 250;
+    if (s->opts.overlap_s == 0)
+        s->opts.overlap_s = 300;
+    pthread_mutex_init(&s->lock, NULL);
+    rc = hub_http_client_new(NULL, &s->rt.http, err);
+    if (rc == 0 && opts->conninfo != NULL)
+        rc = hub_rate_pg_new(opts->conninfo, &s->rate_pg, err);
+    if (rc == 0)
+        rc = hub_rate_registry_new(hub_clock_wall(), s->rate_pg ? hub_rate_pg_store(s->rate_pg)
+                                   : NULL, &s->rt.rates, err);
+    if (rc < 0) {
+        hub_sync_free(s);
+        return rc;
+    }
+    s->rt.keys = opts->keys;
+    s->rt.now_ms = opts->now_ms;
+    s->rt.now_ctx = opts->now_ctx;
+    *out = s;
+    return 0;
+}
+
+void
+hub_sync_free(struct hub_sync *s)
+{
+    if (s == NULL)
+        return;
+    hub_sync_forget(s, 0);
+    if (s->rt.rates != NULL)
+        hub_rate_registry_free(s->rt.rates);
+    hub_rate_pg_free(s->rate_pg);
+    if (s->rt.http != NULL)
+        hub_http_client_free(s->rt.http);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+int
+hub_sync_register(struct hub_sync *s, struct hub_worker_pool *pool, struct hub_error *err)
+{
+    int rc = hub_worker_register(pool, HUB_JOB_SYNC_IMPORT, job_import, s);
+
+    if (rc == 0)
+        rc = hub_worker_register(pool, HUB_JOB_SYNC_EXPORT, job_export, s);
+    if (rc < 0)
+        return hub_error_set(err, rc, "cannot register the sync jobs");
+    return 0;
+}
