@@ -4,8 +4,8 @@
  *
  *     event-loop thread                     pool thread i (own struct hub_db)
  *     -----------------                     ---------------------------------
- *     handler: hub_http_defer(pool, ctx,    
- *              fn, arg)  -- copies the      
+ *     handler: hub_http_defer(pool, ctx,
+ *              fn, arg)  -- copies the
  *              request, queues it --------> fn(job, arg): reads the copy, queries
  *     handler returns its result (1)           job->db, fills the reply
  *                                            <-- done list + one byte on a pipe
