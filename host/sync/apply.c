@@ -13,6 +13,28 @@ enum { ACT_SKIP = 0, ACT_NEW, ACT_UPDATE, ACT_DELETE };
 
 /* ---- the page --------------------------------------------------------------------------------- */
 
+/* "YYYY-MM-DDTHH:MM:SS[.f...]Z", the form the model requires (and SQL's sx_time accepts). */
+static int
+time_is_canonical(const char *s)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    size_t            i;
+
+    for (i = 0; i < sizeof(shape) - 1; i++) {
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+            return 0;
+    }
+    if (s[i] == '.') {
+        size_t f = 0;
+
+        for (i++; s[i] >= '0' && s[i] <= '9'; i++)
+            f++;
+        if (f == 0 || f > 9)
+            return 0;
+    }
+    return s[i] == 'Z' && s[i + 1] == '\0';
+}
+
 void
 hub_sync_page_init(struct hub_sync_page *page)
 {
@@ -82,6 +104,25 @@ hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len, stru
     }
     upd = json_object_get_string(v);
     (void)upd;
+    /* Every other time the SQL side reads must be valid too (it casts without a net). */
+    {
+        static const char *const times[] = { "created_at", "cancelled_at", "paid_at" };
+        size_t                   t;
+        int64_t                  ms;
+
+        for (t = 0; t < sizeof(times) / sizeof(times[0]); t++) {
+            if (json_object_object_get_ex(root, times[t], &v) && v != NULL &&
+                (!json_object_is_type(v, json_type_string) ||
+                 hub_time_parse(json_object_get_string(v),
+                                (size_t)json_object_get_string_len(v), &ms) != 0 ||
+                 !time_is_canonical(json_object_get_string(v)))) {
+                hub_error_set(err, HUB_E_INVALID, "record %s: %s is not an RFC 3339 UTC time",
+                              ext, times[t]);
+                json_object_put(root);
+                return HUB_E_INVALID;
+            }
+        }
+    }
 
     if (page->n == page->cap) {
         size_t               ncap = page->cap ? page->cap * 2 : 64;
@@ -128,100 +169,110 @@ hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len, stru
 /* A batch element: {"i": internal id, "e": external id, "u": updated_at ms, "h": hash,
  * "r": record}. The same shape feeds every statement below. */
 
+#define SQL_BATCH "jsonb_to_recordset($3::jsonb) AS b(i bigint, e text, u bigint, h text, r jsonb)"
+
+#define SQL_CUSTOMER_FIELDS \
+    "CROSS JOIN LATERAL jsonb_to_record(b.r) AS f(company_name text, first_name text, " \
+    "  last_name text, email text, phone text, tax_exempt jsonb, currency text, note text, " \
+    "  raw jsonb, created_at jsonb, addresses jsonb) " \
+    "LEFT JOIN LATERAL jsonb_to_record(sx_pick_address(f.addresses)) AS a(line1 text, " \
+    "  line2 text, city text, region text, postal_code text, country_code text) ON true "
+
+#define SQL_CUSTOMER_NAME(t, fallback) \
+    "left(coalesce(nullif(left(" t ".company_name, 500), ''), " \
+    "  nullif(btrim(concat_ws(' ', left(" t ".first_name, 200), left(" t ".last_name, 200))), ''), " \
+    "  nullif(left(" t ".email, 320), ''), " fallback "), 500)"
+
 static const char sql_customer_insert[] =
     "INSERT INTO companies (id, organization_id, name, contact_first_name, contact_last_name, "
     "  email, phone, address_line1, address_line2, city, region, postal_code, country_code, "
     "  tax_exempt, currency, notes, external_data, origin_integration_id, created_at) "
-    "SELECT x.id, $2, "
-    "  left(coalesce(nullif(sx_text(r->'company_name', 500), ''), "
-    "       nullif(btrim(concat_ws(' ', sx_text(r->'first_name', 200), sx_text(r->'last_name', 200))), ''), "
-    "       nullif(sx_text(r->'email', 320), ''), 'Customer ' || x.ext), 500), "
-    "  sx_text(r->'first_name', 200), sx_text(r->'last_name', 200), sx_text(r->'email', 320), "
-    "  sx_text(r->'phone', 64), sx_text(a->'line1', 500), sx_text(a->'line2', 500), "
-    "  sx_text(a->'city', 200), sx_text(a->'region', 200), sx_text(a->'postal_code', 32), "
-    "  sx_code(a->'country_code', '^[A-Z]{2}$'), coalesce(sx_bool(r->'tax_exempt'), false), "
-    "  sx_code(r->'currency', '^[A-Z]{3}$'), sx_text(r->'note', 10000), "
-    "  coalesce(r->'raw', '{}'::jsonb), $1, coalesce(sx_time(r->'created_at'), now()) "
-    "FROM (SELECT (b->>'i')::bigint AS id, b->>'e' AS ext, b->'r' AS r, "
-    "             sx_pick_address(b->'r'->'addresses') AS a "
-    "      FROM jsonb_array_elements($3::jsonb) b) x";
+    "SELECT b.i, $2, " SQL_CUSTOMER_NAME("f", "'Customer ' || b.e") ", "
+    "  left(f.first_name, 200), left(f.last_name, 200), left(f.email, 320), left(f.phone, 64), "
+    "  left(a.line1, 500), left(a.line2, 500), left(a.city, 200), left(a.region, 200), "
+    "  left(a.postal_code, 32), substring(a.country_code FROM '^[A-Z]{2}$'), "
+    "  coalesce(sx_bool(f.tax_exempt), false), substring(f.currency FROM '^[A-Z]{3}$'), "
+    "  left(f.note, 10000), coalesce(f.raw, '{}'::jsonb), $1, coalesce(sx_time(f.created_at), now()) "
+    "FROM " SQL_BATCH " " SQL_CUSTOMER_FIELDS;
 
 static const char sql_customer_update[] =
     "UPDATE companies c SET "
-    "  name = left(coalesce(nullif(sx_text(r->'company_name', 500), ''), "
-    "       nullif(btrim(concat_ws(' ', sx_text(r->'first_name', 200), sx_text(r->'last_name', 200))), ''), "
-    "       nullif(sx_text(r->'email', 320), ''), c.name), 500), "
-    "  contact_first_name = CASE WHEN r ? 'first_name' THEN sx_text(r->'first_name', 200) ELSE c.contact_first_name END, "
-    "  contact_last_name = CASE WHEN r ? 'last_name' THEN sx_text(r->'last_name', 200) ELSE c.contact_last_name END, "
-    "  email = CASE WHEN r ? 'email' THEN sx_text(r->'email', 320) ELSE c.email END, "
-    "  phone = CASE WHEN r ? 'phone' THEN sx_text(r->'phone', 64) ELSE c.phone END, "
-    "  address_line1 = CASE WHEN r ? 'addresses' THEN sx_text(a->'line1', 500) ELSE c.address_line1 END, "
-    "  address_line2 = CASE WHEN r ? 'addresses' THEN sx_text(a->'line2', 500) ELSE c.address_line2 END, "
-    "  city = CASE WHEN r ? 'addresses' THEN sx_text(a->'city', 200) ELSE c.city END, "
-    "  region = CASE WHEN r ? 'addresses' THEN sx_text(a->'region', 200) ELSE c.region END, "
-    "  postal_code = CASE WHEN r ? 'addresses' THEN sx_text(a->'postal_code', 32) ELSE c.postal_code END, "
-    "  country_code = CASE WHEN r ? 'addresses' THEN sx_code(a->'country_code', '^[A-Z]{2}$') ELSE c.country_code END, "
-    "  tax_exempt = coalesce(sx_bool(r->'tax_exempt'), c.tax_exempt), "
-    "  currency = CASE WHEN r ? 'currency' THEN sx_code(r->'currency', '^[A-Z]{3}$') ELSE c.currency END, "
-    "  notes = CASE WHEN r ? 'note' THEN sx_text(r->'note', 10000) ELSE c.notes END, "
-    "  external_data = CASE WHEN r ? 'raw' THEN r->'raw' ELSE c.external_data END, "
+    "  name = " SQL_CUSTOMER_NAME("x", "c.name") ", "
+    "  contact_first_name = CASE WHEN x.r ? 'first_name' THEN left(x.first_name, 200) ELSE c.contact_first_name END, "
+    "  contact_last_name = CASE WHEN x.r ? 'last_name' THEN left(x.last_name, 200) ELSE c.contact_last_name END, "
+    "  email = CASE WHEN x.r ? 'email' THEN left(x.email, 320) ELSE c.email END, "
+    "  phone = CASE WHEN x.r ? 'phone' THEN left(x.phone, 64) ELSE c.phone END, "
+    "  address_line1 = CASE WHEN x.r ? 'addresses' THEN left(x.line1, 500) ELSE c.address_line1 END, "
+    "  address_line2 = CASE WHEN x.r ? 'addresses' THEN left(x.line2, 500) ELSE c.address_line2 END, "
+    "  city = CASE WHEN x.r ? 'addresses' THEN left(x.city, 200) ELSE c.city END, "
+    "  region = CASE WHEN x.r ? 'addresses' THEN left(x.region, 200) ELSE c.region END, "
+    "  postal_code = CASE WHEN x.r ? 'addresses' THEN left(x.postal_code, 32) ELSE c.postal_code END, "
+    "  country_code = CASE WHEN x.r ? 'addresses' THEN substring(x.country_code FROM '^[A-Z]{2}$') ELSE c.country_code END, "
+    "  tax_exempt = coalesce(sx_bool(x.tax_exempt), c.tax_exempt), "
+    "  currency = CASE WHEN x.r ? 'currency' THEN substring(x.currency FROM '^[A-Z]{3}$') ELSE c.currency END, "
+    "  notes = CASE WHEN x.r ? 'note' THEN left(x.note, 10000) ELSE c.notes END, "
+    "  external_data = CASE WHEN x.r ? 'raw' THEN x.raw ELSE c.external_data END, "
     "  origin_integration_id = $1 "
-    "FROM (SELECT (b->>'i')::bigint AS id, b->'r' AS r, "
-    "             sx_pick_address(b->'r'->'addresses') AS a "
-    "      FROM jsonb_array_elements($3::jsonb) b) x "
-    "WHERE c.id = x.id AND c.organization_id = $2";
+    "FROM (SELECT b.i, b.r, f.*, a.* FROM " SQL_BATCH " " SQL_CUSTOMER_FIELDS ") x "
+    "WHERE c.id = x.i AND c.organization_id = $2";
 
 static const char sql_customer_delete[] =
     "UPDATE companies c SET external_data = c.external_data || "
     "  jsonb_build_object('deleted_on_platform', true, 'deleted_integration_id', $1::bigint), "
     "  origin_integration_id = $1 "
-    "FROM jsonb_array_elements($3::jsonb) b "
-    "WHERE c.id = (b->>'i')::bigint AND c.organization_id = $2";
+    "FROM " SQL_BATCH " "
+    "WHERE c.id = b.i AND c.organization_id = $2";
+
+#define SQL_PRODUCT_FIELDS \
+    "CROSS JOIN LATERAL jsonb_to_record(b.r) AS f(title text, description text, vendor text, " \
+    "  status text, currency text, raw jsonb, created_at jsonb, variants jsonb) "
 
 static const char sql_product_insert[] =
     "INSERT INTO products (id, organization_id, name, description, vendor, price_minor, currency, "
     "  status, external_data, origin_integration_id, created_at) "
-    "SELECT (b->>'i')::bigint, $2, left(coalesce(nullif(sx_text(r->'title', 1000), ''), "
-    "  'Product ' || (b->>'e')), 1000), sx_text(r->'description', 100000), "
-    "  sx_text(r->'vendor', 500), coalesce(sx_int(r->'variants'->0->'price_minor'), 0), "
-    "  coalesce(sx_code(r->'currency', '^[A-Z]{3}$'), 'XXX'), "
-    "  coalesce(sx_code(r->'status', '^(active|draft|archived)$'), 'active'), "
-    "  coalesce(r->'raw', '{}'::jsonb), $1, coalesce(sx_time(r->'created_at'), now()) "
-    "FROM jsonb_array_elements($3::jsonb) b, LATERAL (SELECT b->'r' AS r) x";
+    "SELECT b.i, $2, left(coalesce(nullif(left(f.title, 1000), ''), 'Product ' || b.e), 1000), "
+    "  left(f.description, 100000), left(f.vendor, 500), "
+    "  coalesce(sx_int(f.variants->0->'price_minor'), 0), "
+    "  coalesce(substring(f.currency FROM '^[A-Z]{3}$'), 'XXX'), "
+    "  coalesce(substring(f.status FROM '^(?:active|draft|archived)$'), 'active'), "
+    "  coalesce(f.raw, '{}'::jsonb), $1, coalesce(sx_time(f.created_at), now()) "
+    "FROM " SQL_BATCH " " SQL_PRODUCT_FIELDS;
 
 static const char sql_product_update[] =
     "UPDATE products p SET "
-    "  name = left(coalesce(nullif(sx_text(r->'title', 1000), ''), p.name), 1000), "
-    "  description = CASE WHEN r ? 'description' THEN sx_text(r->'description', 100000) ELSE p.description END, "
-    "  vendor = CASE WHEN r ? 'vendor' THEN sx_text(r->'vendor', 500) ELSE p.vendor END, "
-    "  price_minor = coalesce(sx_int(r->'variants'->0->'price_minor'), p.price_minor), "
-    "  currency = coalesce(sx_code(r->'currency', '^[A-Z]{3}$'), p.currency), "
-    "  status = coalesce(sx_code(r->'status', '^(active|draft|archived)$'), p.status), "
-    "  external_data = CASE WHEN r ? 'raw' THEN r->'raw' ELSE p.external_data END, "
+    "  name = left(coalesce(nullif(left(x.title, 1000), ''), p.name), 1000), "
+    "  description = CASE WHEN x.r ? 'description' THEN left(x.description, 100000) ELSE p.description END, "
+    "  vendor = CASE WHEN x.r ? 'vendor' THEN left(x.vendor, 500) ELSE p.vendor END, "
+    "  price_minor = coalesce(sx_int(x.variants->0->'price_minor'), p.price_minor), "
+    "  currency = coalesce(substring(x.currency FROM '^[A-Z]{3}$'), p.currency), "
+    "  status = coalesce(substring(x.status FROM '^(?:active|draft|archived)$'), p.status), "
+    "  external_data = CASE WHEN x.r ? 'raw' THEN x.raw ELSE p.external_data END, "
     "  origin_integration_id = $1 "
-    "FROM (SELECT (b->>'i')::bigint AS id, b->'r' AS r FROM jsonb_array_elements($3::jsonb) b) x "
-    "WHERE p.id = x.id AND p.organization_id = $2";
+    "FROM (SELECT b.i, b.r, f.* FROM " SQL_BATCH " " SQL_PRODUCT_FIELDS ") x "
+    "WHERE p.id = x.i AND p.organization_id = $2";
 
 static const char sql_product_delete[] =
     "UPDATE products p SET status = 'archived', origin_integration_id = $1 "
-    "FROM jsonb_array_elements($3::jsonb) b "
-    "WHERE (p.id = (b->>'i')::bigint OR p.parent_id = (b->>'i')::bigint) "
-    "  AND p.organization_id = $2";
+    "FROM " SQL_BATCH " "
+    "WHERE (p.id = b.i OR p.parent_id = b.i) AND p.organization_id = $2";
 
 /* Variants: batch elements {"i": id, "e": variant id, "p": parent id, "r": variant,
  * "t": product title, "c": currency, "s": status}. */
 static const char sql_variant_upsert[] =
     "INSERT INTO products (id, organization_id, parent_id, name, sku, barcode, price_minor, "
     "  currency, stock, taxable, status, position, external_data, origin_integration_id) "
-    "SELECT (b->>'i')::bigint, $2, (b->>'p')::bigint, "
-    "  left(CASE WHEN coalesce(sx_text(r->'title', 500), '') IN ('', 'Default Title') "
-    "            THEN coalesce(nullif(b->>'t', ''), 'Variant ' || (b->>'e')) "
-    "            ELSE coalesce(nullif(b->>'t', ''), 'Product') || ' - ' || sx_text(r->'title', 500) END, 1000), "
-    "  sx_text(r->'sku', 200), sx_text(r->'barcode', 200), coalesce(sx_int(r->'price_minor'), 0), "
-    "  coalesce(b->>'c', 'XXX'), sx_int(r->'stock'), coalesce(sx_bool(r->'taxable'), true), "
-    "  coalesce(b->>'s', 'active'), coalesce(sx_int(r->'position'), 0)::integer, "
-    "  jsonb_build_object('variant_external_id', b->>'e'), $1 "
-    "FROM jsonb_array_elements($3::jsonb) b, LATERAL (SELECT b->'r' AS r) x "
+    "SELECT b.i, $2, b.p, "
+    "  left(CASE WHEN coalesce(left(v.title, 500), '') IN ('', 'Default Title') "
+    "            THEN coalesce(nullif(b.t, ''), 'Variant ' || b.e) "
+    "            ELSE coalesce(nullif(b.t, ''), 'Product') || ' - ' || left(v.title, 500) END, 1000), "
+    "  left(v.sku, 200), left(v.barcode, 200), coalesce(sx_int(v.price_minor), 0), "
+    "  coalesce(b.c, 'XXX'), sx_int(v.stock), coalesce(sx_bool(v.taxable), true), "
+    "  coalesce(b.s, 'active'), coalesce(sx_int(v.position), 0)::integer, "
+    "  jsonb_build_object('variant_external_id', b.e), $1 "
+    "FROM jsonb_to_recordset($3::jsonb) AS b(i bigint, p bigint, e text, t text, c text, "
+    "  s text, r jsonb) "
+    "CROSS JOIN LATERAL jsonb_to_record(b.r) AS v(title text, sku text, barcode text, "
+    "  price_minor jsonb, stock jsonb, taxable jsonb, position jsonb) "
     "ON CONFLICT (id) DO UPDATE SET parent_id = EXCLUDED.parent_id, name = EXCLUDED.name, "
     "  sku = EXCLUDED.sku, barcode = EXCLUDED.barcode, price_minor = EXCLUDED.price_minor, "
     "  currency = EXCLUDED.currency, stock = EXCLUDED.stock, taxable = EXCLUDED.taxable, "
@@ -236,41 +287,44 @@ static const char sql_variant_archive_missing[] =
     "  AND p.status <> 'archived' AND NOT (p.id = ANY (SELECT (e)::bigint FROM "
     "  jsonb_array_elements_text($4::jsonb) e))";
 
-#define SQL_ORDER_FIELDS \
-    "  company_id = (SELECT m.internal_id FROM integration_mappings m WHERE m.integration_id = $1 " \
-    "    AND m.entity = 'customer' AND m.external_id = r->'customer'->>'external_id'), " \
-    "  number = sx_text(r->'number', 100), " \
-    "  status = CASE WHEN r->>'status' = 'cancelled' THEN 'cancelled' " \
-    "                WHEN r->>'status' = 'draft' THEN 'draft' " \
-    "                WHEN r->>'financial_status' IN ('pending', 'authorized', 'partially_paid', " \
-    "                  'paid', 'partially_refunded', 'refunded', 'voided') " \
-    "                THEN r->>'financial_status' ELSE 'issued' END, " \
-    "  currency = coalesce(sx_code(r->'currency', '^[A-Z]{3}$'), 'XXX'), " \
-    "  taxes_included = coalesce(sx_bool(r->'taxes_included'), false), " \
-    "  subtotal_minor = coalesce(sx_int(r->'subtotal_minor'), 0), " \
-    "  discount_minor = coalesce(sx_int(r->'discount_minor'), 0), " \
-    "  shipping_minor = coalesce(sx_int(r->'shipping_minor'), 0), " \
-    "  tax_minor = coalesce(sx_int(r->'tax_minor'), 0), " \
-    "  total_minor = coalesce(sx_int(r->'total_minor'), 0), " \
-    "  refunded_minor = greatest(coalesce(sx_int(r->'refunded_minor'), 0), 0), " \
-    "  billing_address = CASE WHEN jsonb_typeof(r->'billing_address') = 'object' " \
-    "                         THEN r->'billing_address' END, " \
-    "  shipping_address = CASE WHEN jsonb_typeof(r->'shipping_address') = 'object' " \
-    "                          THEN r->'shipping_address' END, " \
-    "  notes = sx_text(r->'note', 10000), " \
-    "  issued_at = sx_time(r->'created_at'), " \
-    "  cancelled_at = sx_time(r->'cancelled_at'), " \
-    "  external_data = coalesce(r->'raw', '{}'::jsonb), " \
-    "  origin_integration_id = $1 "
-
 static const char sql_order_insert[] =
-    "INSERT INTO invoices (id, organization_id, currency) "
-    "SELECT (b->>'i')::bigint, $2, 'XXX' FROM jsonb_array_elements($3::jsonb) b";
+    "INSERT INTO invoices (id, organization_id, currency, origin_integration_id) "
+    "SELECT b.i, $2, 'XXX', $1::bigint FROM " SQL_BATCH;
 
 static const char sql_order_update[] =
-    "UPDATE invoices v SET " SQL_ORDER_FIELDS
-    "FROM (SELECT (b->>'i')::bigint AS id, b->'r' AS r FROM jsonb_array_elements($3::jsonb) b) x "
-    "WHERE v.id = x.id AND v.organization_id = $2";
+    "UPDATE invoices v SET "
+    "  company_id = (SELECT m.internal_id FROM integration_mappings m WHERE m.integration_id = $1 "
+    "    AND m.entity = 'customer' AND m.external_id = x.customer->>'external_id'), "
+    "  number = left(x.number, 100), "
+    "  status = CASE WHEN x.status = 'cancelled' THEN 'cancelled' "
+    "                WHEN x.status = 'draft' THEN 'draft' "
+    "                WHEN x.financial_status IN ('pending', 'authorized', 'partially_paid', "
+    "                  'paid', 'partially_refunded', 'refunded', 'voided') "
+    "                THEN x.financial_status ELSE 'issued' END, "
+    "  currency = coalesce(substring(x.currency FROM '^[A-Z]{3}$'), 'XXX'), "
+    "  taxes_included = coalesce(sx_bool(x.taxes_included), false), "
+    "  subtotal_minor = coalesce(sx_int(x.subtotal_minor), 0), "
+    "  discount_minor = coalesce(sx_int(x.discount_minor), 0), "
+    "  shipping_minor = coalesce(sx_int(x.shipping_minor), 0), "
+    "  tax_minor = coalesce(sx_int(x.tax_minor), 0), "
+    "  total_minor = coalesce(sx_int(x.total_minor), 0), "
+    "  refunded_minor = greatest(coalesce(sx_int(x.refunded_minor), 0), 0), "
+    "  billing_address = CASE WHEN jsonb_typeof(x.billing_address) = 'object' "
+    "                         THEN x.billing_address END, "
+    "  shipping_address = CASE WHEN jsonb_typeof(x.shipping_address) = 'object' "
+    "                          THEN x.shipping_address END, "
+    "  notes = left(x.note, 10000), "
+    "  issued_at = sx_time(x.created_at), "
+    "  cancelled_at = sx_time(x.cancelled_at), "
+    "  external_data = coalesce(x.raw, '{}'::jsonb), "
+    "  origin_integration_id = $1 "
+    "FROM (SELECT b.i, f.* FROM " SQL_BATCH " "
+    "  CROSS JOIN LATERAL jsonb_to_record(b.r) AS f(number text, status text, "
+    "    financial_status text, currency text, taxes_included jsonb, subtotal_minor jsonb, "
+    "    discount_minor jsonb, shipping_minor jsonb, tax_minor jsonb, total_minor jsonb, "
+    "    refunded_minor jsonb, billing_address jsonb, shipping_address jsonb, note text, "
+    "    created_at jsonb, cancelled_at jsonb, raw jsonb, customer jsonb)) x "
+    "WHERE v.id = x.i AND v.organization_id = $2";
 
 static const char sql_order_lines_delete[] =
     "DELETE FROM invoice_lines WHERE invoice_id = ANY (SELECT (b->>'i')::bigint "
@@ -280,43 +334,46 @@ static const char sql_order_lines_insert[] =
     "INSERT INTO invoice_lines (invoice_id, product_id, kind, description, sku, quantity, "
     "  unit_price_minor, discount_minor, tax_minor, total_minor, tax_rate_ppm, position, "
     "  external_data) "
-    "SELECT (b->>'i')::bigint, "
+    "SELECT b.i, "
     "  (SELECT m.internal_id FROM integration_mappings m WHERE m.integration_id = $1 "
-    "     AND m.entity = 'variant' AND m.external_id = l->>'variant_external_id'), "
-    "  'line', left(coalesce(sx_text(l->'title', 2000), ''), 2000), sx_text(l->'sku', 200), "
-    "  coalesce(sx_int(l->'quantity'), 1), coalesce(sx_int(l->'unit_price_minor'), 0), "
-    "  coalesce(sx_int(l->'discount_minor'), 0), coalesce(sx_int(l->'tax_minor'), 0), "
-    "  coalesce(sx_int(l->'total_minor'), coalesce(sx_int(l->'quantity'), 1) * "
-    "           coalesce(sx_int(l->'unit_price_minor'), 0) - coalesce(sx_int(l->'discount_minor'), 0)), "
+    "     AND m.entity = 'variant' AND m.external_id = l.variant_external_id), "
+    "  'line', left(coalesce(l.title, ''), 2000), left(l.sku, 200), "
+    "  coalesce(sx_int(l.quantity), 1), coalesce(sx_int(l.unit_price_minor), 0), "
+    "  coalesce(sx_int(l.discount_minor), 0), coalesce(sx_int(l.tax_minor), 0), "
+    "  coalesce(sx_int(l.total_minor), coalesce(sx_int(l.quantity), 1) * "
+    "           coalesce(sx_int(l.unit_price_minor), 0) - coalesce(sx_int(l.discount_minor), 0)), "
     "  (SELECT CASE WHEN sx_int(t->'rate_ppm') BETWEEN 0 AND 1000000 THEN sx_int(t->'rate_ppm') END "
-    "     FROM jsonb_array_elements(CASE WHEN jsonb_typeof(l->'taxes') = 'array' "
-    "                                    THEN l->'taxes' ELSE '[]' END) t LIMIT 1)::integer, "
-    "  o.n::integer, jsonb_strip_nulls(jsonb_build_object('external_id', l->>'external_id', "
-    "    'product_external_id', l->>'product_external_id', "
-    "    'variant_external_id', l->>'variant_external_id')) "
-    "FROM jsonb_array_elements($2::jsonb) b, "
-    "  jsonb_array_elements(CASE WHEN jsonb_typeof(b->'r'->'lines') = 'array' "
-    "                            THEN b->'r'->'lines' ELSE '[]' END) WITH ORDINALITY o(l, n) "
+    "     FROM jsonb_array_elements(CASE WHEN jsonb_typeof(l.taxes) = 'array' "
+    "                                    THEN l.taxes ELSE '[]' END) t LIMIT 1)::integer, "
+    "  l.n::integer, jsonb_strip_nulls(jsonb_build_object('external_id', l.external_id, "
+    "    'product_external_id', l.product_external_id, "
+    "    'variant_external_id', l.variant_external_id)) "
+    "FROM jsonb_to_recordset($2::jsonb) AS b(i bigint, r jsonb) "
+    "CROSS JOIN LATERAL ROWS FROM (jsonb_to_recordset(CASE WHEN jsonb_typeof(b.r->'lines') = "
+    "  'array' THEN b.r->'lines' ELSE '[]' END) AS (external_id text, product_external_id text, "
+    "  variant_external_id text, sku text, title text, quantity jsonb, unit_price_minor jsonb, "
+    "  discount_minor jsonb, tax_minor jsonb, total_minor jsonb, taxes jsonb)) "
+    "  WITH ORDINALITY AS l(external_id, product_external_id, variant_external_id, sku, title, "
+    "  quantity, unit_price_minor, discount_minor, tax_minor, total_minor, taxes, n) "
     "UNION ALL "
-    "SELECT (b->>'i')::bigint, NULL, 'shipping', left(coalesce(sx_text(s->'title', 2000), "
-    "  'Shipping'), 2000), NULL, 1, coalesce(sx_int(s->'amount_minor'), 0), 0, "
-    "  coalesce(sx_int(s->'tax_minor'), 0), coalesce(sx_int(s->'amount_minor'), 0), NULL, "
-    "  (10000 + o.n)::integer, '{}'::jsonb "
-    "FROM jsonb_array_elements($2::jsonb) b, "
-    "  jsonb_array_elements(CASE WHEN jsonb_typeof(b->'r'->'shipping') = 'array' "
-    "                            THEN b->'r'->'shipping' ELSE '[]' END) WITH ORDINALITY o(s, n)";
+    "SELECT b.i, NULL, 'shipping', left(coalesce(s.title, 'Shipping'), 2000), NULL, 1, "
+    "  coalesce(sx_int(s.amount_minor), 0), 0, coalesce(sx_int(s.tax_minor), 0), "
+    "  coalesce(sx_int(s.amount_minor), 0), NULL, (10000 + s.n)::integer, '{}'::jsonb "
+    "FROM jsonb_to_recordset($2::jsonb) AS b(i bigint, r jsonb) "
+    "CROSS JOIN LATERAL ROWS FROM (jsonb_to_recordset(CASE WHEN jsonb_typeof(b.r->'shipping') = "
+    "  'array' THEN b.r->'shipping' ELSE '[]' END) AS (title text, amount_minor jsonb, "
+    "  tax_minor jsonb)) WITH ORDINALITY AS s(title, amount_minor, tax_minor, n)";
 
 static const char sql_order_delete[] =
     "UPDATE invoices v SET status = 'voided', origin_integration_id = $1 "
-    "FROM jsonb_array_elements($3::jsonb) b "
-    "WHERE v.id = (b->>'i')::bigint AND v.organization_id = $2";
+    "FROM " SQL_BATCH " "
+    "WHERE v.id = b.i AND v.organization_id = $2";
 
 static const char sql_mapping_upsert[] =
     "INSERT INTO integration_mappings (integration_id, entity, internal_id, external_id, "
     "  external_updated_at, internal_updated_at, content_hash, last_synced_at, last_direction) "
-    "SELECT $1, $2, (b->>'i')::bigint, b->>'e', "
-    "  to_timestamp((b->>'u')::bigint / 1000.0), now(), b->>'h', now(), 'import' "
-    "FROM jsonb_array_elements($3::jsonb) b "
+    "SELECT $1, $2, b.i, b.e, to_timestamp(b.u / 1000.0), now(), b.h, now(), 'import' "
+    "FROM " SQL_BATCH " "
     "ON CONFLICT (integration_id, entity, external_id) DO UPDATE SET "
     "  internal_id = EXCLUDED.internal_id, external_updated_at = EXCLUDED.external_updated_at, "
     "  internal_updated_at = now(), content_hash = EXCLUDED.content_hash, "
