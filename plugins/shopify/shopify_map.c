@@ -558,7 +558,7 @@ put_taxes(struct shp_buf *b, sx_ctx *cx, const sx_json *owner, int exp, int64_t 
     }
     for (i = 0; i < n; i++) {
         const sx_json *t = h->json_at(lines, i);
-        int64_t        amount, ppm;
+        int64_t        amount = 0, ppm = 0;
 
         if ((rc = need_money(cx, t, "price", exp, &amount, what, id)) != SX_OK)
             return rc;
@@ -751,7 +751,7 @@ put_discounts(struct shp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str o
     shp_jb_arr(b);
     for (i = 0; i < n; i++) {
         const sx_json *d = h->json_at(codes, i);
-        int64_t        amount;
+        int64_t        amount = 0;
 
         if ((rc = need_money(cx, d, "amount", exp, &amount, "order", oid)) != SX_OK)
             return rc;
@@ -806,7 +806,7 @@ put_shipping(struct shp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oi
     shp_jb_arr(b);
     for (i = 0; i < n; i++) {
         const sx_json *s = h->json_at(lines, i);
-        int64_t        amount, tax;
+        int64_t        amount = 0, tax = 0;
 
         if ((rc = need_money(cx, s, "price", exp, &amount, "order", oid)) != SX_OK ||
             (rc = put_taxes(b, cx, s, exp, &tax, "order", oid, 0)) != SX_OK)
@@ -933,7 +933,7 @@ put_refunds(struct shp_buf *b, sx_ctx *cx, const sx_json *o, sx_str currency, in
     for (i = 0; i < n; i++) {
         const sx_json *r = h->json_at(refunds, i);
         sx_str         rid;
-        int64_t        amount;
+        int64_t        amount = 0;
 
         if (h->json_type(r) != SX_JSON_OBJECT || !id_text(cx, h->json_get(r, "id"), &rid))
             return h->fail(cx, SX_E_PROTOCOL, "Shopify order " SX_STR_FMT " has a refund "
