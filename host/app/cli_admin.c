@@ -10,6 +10,8 @@
 #include "db/db.h"
 #include "plugin/hostapi.h"
 #include "sync/engine.h"
+#include "net/http_client.h"
+#include "oauth/oauth.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,6 +29,8 @@ static const char usage_integrations[] =
     "           [--config JSON] [--settings JSON] [--secret KEY=VALUE]... [--active]\n"
     "       simplix-hub integrations list [--org ID]\n"
     "       simplix-hub integrations set-status ID ACTIVE|PAUSED\n"
+    "       simplix-hub integrations connect ID     print the OAuth authorize URL to open\n"
+    "       simplix-hub integrations test ID        one authenticated call to the platform\n"
     "\n"
     "--config is the connector's settings object ({\"shop_domain\":...}); --settings the sync\n"
     "settings ({\"entities\":[\"customer\",\"product\",\"order\"],\"directions\":{\"customer\":\n"
@@ -204,6 +208,96 @@ usage:
     return 2;
 }
 
+/* A connector runtime of the command's own: HTTP client, a process-local limiter, the keys
+ * and the plugins of the plugin folder. */
+struct cli_rt {
+    struct hub_config         cfg;
+    struct hub_crypto_keyring keys;
+    struct hub_plugins        plugins;
+    struct hub_runtime        rt;
+};
+
+static int
+cli_rt_open(struct cli_rt *c, struct hub_error *err)
+{
+    size_t loaded = 0, refused = 0;
+    int    rc;
+
+    memset(c, 0, sizeof(*c));
+    hub_config_defaults(&c->cfg);
+    hub_plugins_init(&c->plugins);
+    rc = hub_config_load_env(&c->cfg, err);
+    if (rc == 0)
+        rc = hub_config_finish(&c->cfg, err);
+    if (rc == 0)
+        rc = hub_crypto_keyring_load(&c->keys, c->cfg.master_key_file[0] ?
+                                     c->cfg.master_key_file : NULL, err);
+    if (rc == 0)
+        rc = hub_http_global_init(err);
+    if (rc == 0)
+        rc = hub_http_client_new(NULL, &c->rt.http, err);
+    if (rc == 0)
+        rc = hub_rate_registry_new(NULL, NULL, &c->rt.rates, err);
+    if (rc == 0)
+        rc = hub_plugins_load_dir(&c->plugins, c->cfg.plugin_dir, &loaded, &refused, err);
+    c->rt.keys = &c->keys;
+    return rc;
+}
+
+static void
+cli_rt_close(struct cli_rt *c)
+{
+    hub_plugins_destroy(&c->plugins);
+    if (c->rt.rates != NULL)
+        hub_rate_registry_free(c->rt.rates);
+    if (c->rt.http != NULL)
+        hub_http_client_free(c->rt.http);
+    hub_http_global_cleanup();
+    hub_crypto_keyring_wipe(&c->keys);
+    hub_log_redact_clear();
+}
+
+static int
+integrations_connect_or_test(struct hub_db *db, const char *what, int64_t id,
+                             struct hub_error *err)
+{
+    struct cli_rt        c;
+    struct hub_instance *inst = NULL;
+    PGresult            *res = NULL;
+    char                 ids[24], *url = NULL;
+    const char          *p[1] = { ids };
+    int                  rc;
+
+    snprintf(ids, sizeof(ids), "%" PRId64, id);
+    rc = cli_rt_open(&c, err);
+    if (rc == 0 && strcmp(what, "connect") == 0) {
+        if (c.cfg.public_url[0] == '\0')
+            rc = hub_error_set(err, HUB_E_CONFIG, "set SX_PUBLIC_URL: the platform redirects the "
+                               "browser to <public_url>/oauth/callback");
+        else
+            rc = hub_oauth_start(db, &c.rt, &c.plugins, id, c.cfg.public_url, &url, err);
+        if (rc == 0)
+            printf("%s\n", url);
+        free(url);
+    } else if (rc == 0) {
+        rc = hub_db_query(db, "SELECT platform, config::text FROM integrations WHERE id = $1 "
+                          "AND deleted_at IS NULL", 1, p, &res, err);
+        if (rc == 0 && PQntuples(res) == 0)
+            rc = hub_error_set(err, HUB_E_NOT_FOUND, "no integration %s", ids);
+        if (rc == 0)
+            rc = hub_instance_open(&c.rt, &c.plugins, PQgetvalue(res, 0, 0), id,
+                                   PQgetvalue(res, 0, 1), NULL, db, &inst, err);
+        if (rc == 0)
+            rc = hub_instance_test_connection(inst, db, err);
+        if (rc == 0)
+            printf("integration %s: connection ok\n", ids);
+        hub_instance_close(inst);
+        PQclear(res);
+    }
+    cli_rt_close(&c);
+    return rc;
+}
+
 static int
 cmd_integrations(int argc, char **argv)
 {
@@ -235,6 +329,15 @@ cmd_integrations(int argc, char **argv)
             printf("%-6s %-6s %-12s %-13s %-24.24s %-19s %s\n", PQgetvalue(res, i, 0),
                    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
                    PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
+    } else if ((strcmp(argv[1], "connect") == 0 || strcmp(argv[1], "test") == 0) && argc == 3) {
+        int64_t id;
+
+        if (parse_id(argv[2], &id) < 0) {
+            hub_db_close(&db);
+            fputs(usage_integrations, stderr);
+            return 2;
+        }
+        rc = integrations_connect_or_test(&db, argv[1], id, &err);
     } else if (strcmp(argv[1], "set-status") == 0 && argc == 4 &&
                (strcmp(argv[3], "ACTIVE") == 0 || strcmp(argv[3], "PAUSED") == 0)) {
         p[0] = argv[2];
@@ -259,9 +362,13 @@ cmd_integrations(int argc, char **argv)
  * or `wait_s` passes. Prints progress lines. Returns 0 COMPLETED, 1 otherwise. */
 static int
 follow(struct hub_db *db, const char *ids, const char *entity, const char *direction,
-       const char *since, long wait_s)
+       const char *since, long wait_s, int64_t job)
 {
     const char *p[4] = { ids, entity, direction, since };
+    char        jobs[24];
+    const char *pj[1] = { jobs };
+
+    snprintf(jobs, sizeof(jobs), "%" PRId64, job);
     time_t      deadline = time(NULL) + wait_s;
     long long   last_processed = -1;
     struct hub_error err;
@@ -298,6 +405,23 @@ follow(struct hub_db *db, const char *ids, const char *entity, const char *direc
         PQclear(res);
         if (done)
             return ok ? 0 : 1;
+        /* A job that found nothing to do writes no log: its own end is the answer. */
+        res = NULL;
+        if (job > 0 && hub_db_query(db, "SELECT status, coalesce(last_error, '') FROM jobs WHERE "
+                                    "id = $1", 1, pj, &res, &err) == 0 && PQntuples(res) == 1 &&
+            (strcmp(PQgetvalue(res, 0, 0), "done") == 0 ||
+             strcmp(PQgetvalue(res, 0, 0), "dead") == 0)) {
+            int dead = strcmp(PQgetvalue(res, 0, 0), "dead") == 0;
+
+            if (last_processed < 0)
+                printf("  job %" PRId64 " %s%s%s\n", job, dead ? "dead: " : "done: nothing to "
+                       "sync", dead ? PQgetvalue(res, 0, 1) : "", "");
+            PQclear(res);
+            if (last_processed >= 0)
+                continue;          /* a log exists: read its final state on the next pass */
+            return dead ? 1 : 0;
+        }
+        PQclear(res);
         if (time(NULL) > deadline) {
             fprintf(stderr, "simplix-hub: still running after %ld s (is a hub with workers "
                     "serving this database?)\n", wait_s);
@@ -369,7 +493,7 @@ cmd_sync(int argc, char **argv)
             fflush(stdout);
             if (wait_s > 0)
                 rc = follow(&db, argv[2], strcmp(direction, "import") == 0 ? entity : "*",
-                            direction, since, wait_s) == 0 ? 0 : 1;
+                            direction, since, wait_s, job) == 0 ? 0 : 1;
             hub_db_close(&db);
             return rc;
         }

@@ -7,6 +7,8 @@
 #include "queue/queue.h"
 #include "queue/worker.h"
 #include "sync/engine.h"
+#include "http/defer.h"
+#include "oauth/oauth.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -217,6 +219,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     hub_log_info("hub", "received %s: stopping (no new connections, draining jobs)",
                  sig == SIGTERM ? "SIGTERM" : "SIGINT");
     hub_http_server_stop_accepting(hub->http);
+    if (hub->defer != NULL)
+        hub_http_defer_pool_stop(hub->defer, 5000);
     if (hub->workers != NULL) {
         hub_worker_pool_stop(hub->workers, DRAIN_TIMEOUT_MS, &released);
         if (released > 0)
@@ -355,6 +359,29 @@ hub_run(struct hub *hub, struct hub_error *err)
     if (hub->cfg.public_url[0] == '\0')
         snprintf(hub->cfg.public_url, sizeof(hub->cfg.public_url), "%s", hub->url);
 
+    /* OAuth callbacks: answered from a small pool of threads with their own connections. */
+    if (hub->sync != NULL) {
+        struct hub_http_defer_opts dopts;
+
+        memset(&dopts, 0, sizeof(dopts));
+        dopts.conninfo = hub->cfg.database_url;
+        dopts.threads = 2;
+        dopts.queue_max = 256;
+        rc = hub_http_defer_pool_new(hub->base, &dopts, &hub->defer, err);
+        if (rc < 0)
+            goto out;
+        hub->oauth = calloc(1, sizeof(*hub->oauth));
+        if (hub->oauth == NULL) {
+            rc = hub_error_set(err, HUB_E_NOMEM, "out of memory");
+            goto out;
+        }
+        hub->oauth->rt = hub_sync_runtime(hub->sync);
+        hub->oauth->plugins = &hub->plugins;
+        hub->oauth->keys = &hub->keys;
+        hub->oauth->defer = hub->defer;
+        hub_oauth_register_routes(hub->http, hub->oauth);
+    }
+
     atomic_store(&hub->db_ok, 1);
     if (pthread_create(&hub->health_thread, NULL, health_main, hub) == 0)
         hub->health_started = 1;
@@ -386,6 +413,11 @@ out:
         event_free(hub->sig_term);
     if (hub->sig_int != NULL)
         event_free(hub->sig_int);
+    if (hub->defer != NULL) {
+        hub_http_defer_pool_stop(hub->defer, 0);
+        hub_http_defer_pool_free(hub->defer);
+    }
+    free(hub->oauth);
     if (hub->http != NULL)
         hub_http_server_free(hub->http);
     if (hub->base != NULL)

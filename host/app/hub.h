@@ -21,6 +21,8 @@
 struct hub_http_server;
 struct hub_worker_pool;
 struct hub_sync;
+struct hub_http_defer_pool;
+struct hub_oauth_ctx;
 struct event_base;
 struct event;
 
@@ -32,6 +34,8 @@ struct hub {
     struct hub_crypto_keyring  keys;
     struct hub_worker_pool    *workers;
     struct hub_sync           *sync;
+    struct hub_http_defer_pool *defer;     /* DB work of HTTP handlers, off the loop */
+    struct hub_oauth_ctx      *oauth;
     struct event              *sig_term;
     struct event              *sig_int;
     int                        port;            /* bound port */

@@ -2,6 +2,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "net/ratelimit_pg.h"
+#include "oauth/oauth.h"
 #include "queue/queue.h"
 #include "queue/worker.h"
 #include "sync/apply.h"
@@ -188,6 +189,23 @@ instance_put(struct hub_sync *s, struct hub_instance *inst)
         break;
     }
     pthread_mutex_unlock(&s->lock);
+}
+
+struct hub_runtime *
+hub_sync_runtime(struct hub_sync *s)
+{
+    return &s->rt;
+}
+
+/* OAuth connectors: refresh the token first when it expires soon (one refresh per integration
+ * across every worker and hub; a dead grant puts the integration in ERROR). */
+static int
+fresh_token(struct hub_sync *s, struct hub_db *db, struct hub_instance *inst,
+            struct hub_error *err)
+{
+    if (inst->plugin->desc.auth_kind != SX_AUTH_OAUTH2_CODE)
+        return 0;
+    return hub_oauth_ensure_fresh(db, &s->rt, inst, -1, err);
 }
 
 void
@@ -528,6 +546,12 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
         integ_free(&in);
         return HUB_E_TRANSIENT;
     }
+    rc = fresh_token(s, run->db, inst, err);
+    if (rc < 0) {
+        instance_put(s, inst);
+        integ_free(&in);
+        return rc == HUB_E_AUTH ? HUB_E_REJECTED : rc;    /* a dead grant waits for a human */
+    }
     hub_sync_page_init(&page);
     hub_buf_init(&details, 1 << 20);
     next = malloc(CURSOR_MAX);
@@ -657,7 +681,7 @@ static const char sql_export_product[] =
     "WHERE p.id = $2 AND p.organization_id = $3";
 
 struct export_counts {
-    int64_t processed, pushed, skipped, failed;
+    int64_t processed, pushed, skipped, failed, examined;
 };
 
 /* Push one Simplix row. 0 pushed or skipped; HUB_E_TRANSIENT to stop and retry later;
@@ -827,15 +851,24 @@ job_export(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
         integ_free(&in);
         return HUB_E_TRANSIENT;
     }
+    rc = fresh_token(s, run->db, inst, err);
+    if (rc < 0) {
+        instance_put(s, inst);
+        integ_free(&in);
+        return rc == HUB_E_AUTH ? HUB_E_REJECTED : rc;
+    }
     memset(&ec, 0, sizeof(ec));
     hub_buf_init(&details, 1 << 20);
     snprintf(ids, sizeof(ids), "%" PRId64, in.id);
     snprintf(org, sizeof(org), "%" PRId64, in.org);
     p[0] = ids;
+    /* An integration exports the changes made since it was created (its first export starts
+     * there); what Simplix held before is not pushed as "changes". */
     rc = hub_db_query(run->db, "INSERT INTO sync_state (integration_id, entity, direction, "
-                      "last_outbox_id) VALUES ($1, '*', 'export', (SELECT coalesce(max(id), 0) "
-                      "FROM outbox WHERE organization_id = (SELECT organization_id FROM "
-                      "integrations WHERE id = $1))) ON CONFLICT DO NOTHING", 1, p, NULL, err);
+                      "last_outbox_id) SELECT i.id, '*', 'export', coalesce((SELECT max(o.id) "
+                      "FROM outbox o WHERE o.organization_id = i.organization_id AND "
+                      "o.created_at < i.created_at), 0) FROM integrations i WHERE i.id = $1 "
+                      "ON CONFLICT DO NOTHING", 1, p, NULL, err);
     if (rc == 0)
         rc = hub_db_query(run->db, "SELECT last_outbox_id FROM sync_state WHERE integration_id "
                           "= $1 AND entity = '*' AND direction = 'export'", 1, p, &res, err);
@@ -865,6 +898,7 @@ job_export(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
             int64_t     origin = strtoll(PQgetvalue(res, i, 4), NULL, 10);
             const sx_entity_ops *ops;
 
+            ec.examined++;
             ops = entity_ok(entity) ? hub_plugin_entity(inst->plugin, entity_id(entity)) : NULL;
             if (origin == in.id || strcmp(PQgetvalue(res, i, 3), "upsert") != 0 || ops == NULL ||
                 !(ops->directions & SX_DIR_EXPORT) || !setting_direction(&in, entity, "export")) {
@@ -899,17 +933,18 @@ save:
         hub_db_query(run->db, "UPDATE sync_state SET last_outbox_id = $2, updated_at = now() "
                      "WHERE integration_id = $1 AND entity = '*' AND direction = 'export'", 2,
                      p, NULL, &serr);
-        if (ec.processed + ec.failed > 0) {
+        if (ec.examined > 0) {
             snprintf(cnt[0], sizeof(cnt[0]), "%" PRId64, ec.processed);
             snprintf(cnt[1], sizeof(cnt[1]), "%" PRId64, ec.pushed);
             snprintf(cnt[2], sizeof(cnt[2]), "%" PRId64, ec.failed);
             arr = malloc(details.len + 3);
             if (arr != NULL) {
-                const char *q[7];
+                const char *q[8];
                 char        job_id[24];
 
                 snprintf(arr, details.len + 3, "[%s]", details.data ? details.data : "");
                 snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
+                snprintf(cnt[3], sizeof(cnt[3]), "%" PRId64, ec.examined - ec.processed);
                 q[0] = ids;
                 q[1] = cnt[0];
                 q[2] = cnt[1];
@@ -917,11 +952,12 @@ save:
                 q[4] = src == 0 ? (ec.failed ? "PARTIAL" : "COMPLETED") : "FAILED";
                 q[5] = arr;
                 q[6] = job_id;
+                q[7] = cnt[3];
                 if (hub_db_query(run->db, "INSERT INTO integration_sync_logs (integration_id, "
                                  "entity, direction, type, status, processed, updated, failed, "
-                                 "error_details, finished_at, duration_ms, job_id) VALUES ($1, "
-                                 "'*', 'export', 'incremental', $5, $2, $3, $4, $6::jsonb, now(), 0, $7) "
-                                 "RETURNING id", 7, q, &res, &serr) == 0)
+                                 "skipped, error_details, finished_at, duration_ms, job_id) VALUES "
+                                 "($1, '*', 'export', 'incremental', $5, $2, $3, $4, $8, $6::jsonb, "
+                                 "now(), 0, $7) RETURNING id", 8, q, &res, &serr) == 0)
                     log_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
                 PQclear(res);
                 res = NULL;

@@ -51,6 +51,9 @@ int  hub_sync_new(const struct hub_sync_opts *opts, struct hub_sync **out, struc
 void hub_sync_free(struct hub_sync *sync);
 /* Register the job kinds with a pool (before it starts). */
 int  hub_sync_register(struct hub_sync *sync, struct hub_worker_pool *pool, struct hub_error *err);
+/* The runtime the engine's connector instances use (HTTP client, shared limiter, keys). */
+struct hub_runtime *hub_sync_runtime(struct hub_sync *sync);
+
 /* Close cached connector instances of `integration_id` (0 = all), e.g. after a config change. */
 void hub_sync_forget(struct hub_sync *sync, int64_t integration_id);
 
