@@ -22,7 +22,8 @@
 
 static const char usage_org[] =
     "Usage: simplix-hub org create NAME\n"
-    "       simplix-hub org list\n";
+    "       simplix-hub org list\n"
+    "       simplix-hub org delete ID     the organization and everything synced for it\n";
 
 static const char usage_integrations[] =
     "Usage: simplix-hub integrations create --org ID --platform CONNECTOR --name NAME\n"
@@ -104,6 +105,12 @@ cmd_org(int argc, char **argv)
                           &res, &err);
         if (rc == 0)
             printf("%s\n", PQgetvalue(res, 0, 0));
+    } else if (strcmp(argv[1], "delete") == 0 && argc == 3) {
+        p[0] = argv[2];
+        rc = hub_db_query(&db, "DELETE FROM organizations WHERE id = $1::bigint", 1, p, &res,
+                          &err);
+        if (rc == 0 && strcmp(PQcmdTuples(res), "1") != 0)
+            rc = hub_error_set(&err, HUB_E_NOT_FOUND, "no organization %s", argv[2]);
     } else if (strcmp(argv[1], "list") == 0 && argc == 2) {
         rc = hub_db_query(&db, "SELECT id, name FROM organizations ORDER BY id", 0, NULL, &res,
                           &err);
