@@ -585,9 +585,9 @@ apply_variants(struct hub_db *db, const char *ids, const char *org, struct hub_s
                              (size_t)json_object_get_string_len(e));
             hub_buf_puts(&exts, ",\"sku\":");
             hub_buf_json_str(&exts, skus, strlen(skus));
-            hub_buf_puts(&exts, ",\"pext\":");
-            hub_buf_json_str(&exts, page->recs[i].ext, strlen(page->recs[i].ext));
-            hub_buf_puts(&exts, "}");
+            /* Only a product Simplix already had can have children to match by SKU. */
+            hub_buf_printf(&exts, ",\"pid\":%" PRId64 "}",
+                           cls[i].action == ACT_UPDATE ? cls[i].internal_id : (int64_t)0);
             nv++;
         }
     }
@@ -604,14 +604,12 @@ apply_variants(struct hub_db *db, const char *ids, const char *org, struct hub_s
     }
     /* A variant we do not know may be one Simplix created and exported: the child of the same
      * parent with the same SKU and no mapping of this integration yet is that variant. */
-    rc = query3(db, "SELECT d.ord, coalesce(m.internal_id, (SELECT c.id FROM products c "
-                "  JOIN integration_mappings pm ON pm.integration_id = $1 AND pm.entity = "
-                "  'product' AND pm.internal_id = c.parent_id AND pm.external_id = d.pext "
-                "  WHERE d.sku <> '' AND c.sku = d.sku AND NOT EXISTS (SELECT 1 FROM "
-                "  integration_mappings x WHERE x.integration_id = $1 AND x.entity = $3 AND "
-                "  x.internal_id = c.id) LIMIT 1)) "
+    rc = query3(db, "SELECT d.ord, coalesce(m.internal_id, CASE WHEN d.pid > 0 AND d.sku <> '' "
+                "  THEN (SELECT c.id FROM products c WHERE c.parent_id = d.pid AND c.sku = d.sku "
+                "  AND NOT EXISTS (SELECT 1 FROM integration_mappings x WHERE x.integration_id = $1 "
+                "  AND x.entity = $3 AND x.internal_id = c.id) LIMIT 1) END) "
                 "FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (ext text, sku text, "
-                "  pext text)) WITH ORDINALITY d(ext, sku, pext, ord) "
+                "  pid bigint)) WITH ORDINALITY d(ext, sku, pid, ord) "
                 "LEFT JOIN integration_mappings m ON m.integration_id = $1 AND m.entity = $3 "
                 "  AND m.external_id = d.ext",
                 ids, exts.data, "variant", &res, err);
