@@ -252,7 +252,7 @@ xml_field(struct out *o, const struct ps_res *r, const struct ps_row *row, size_
             xmlTextWriterWriteAttribute(o->xw, BAD_CAST "id", BAD_CAST idbuf);
             if (!blank) {
                 xml_href(o, "languages", idbuf);
-                xml_cdata(o->xw, l == 1 ? row->v[i] : row->v2 != NULL ? row->v2[i] : "");
+                xml_cdata(o->xw, l == 1 ? ps_v(o->st, r, row, i) : ps_v2(o->st, r, row, i));
             }
             xmlTextWriterEndElement(o->xw);
         }
@@ -267,7 +267,7 @@ xml_field(struct out *o, const struct ps_res *r, const struct ps_row *row, size_
         snprintf(idbuf, sizeof(idbuf), "%" PRId64, row->id);
         v = idbuf;
     } else {
-        v = row->v[i];
+        v = ps_v(o->st, r, row, i);
     }
     if (f->link != NULL && v[0] != '\0' && strcmp(v, "0") != 0)
         xml_href(o, f->link, v);
@@ -290,21 +290,21 @@ json_field(struct out *o, const struct ps_res *r, const struct ps_row *row, size
         sbx_jw_arr(&o->jw);
         sbx_jw_obj(&o->jw);
         sbx_jw_kstr(&o->jw, "id", "1");
-        sbx_jw_kstr(&o->jw, "value", row->v[i]);
+        sbx_jw_kstr(&o->jw, "value", ps_v(o->st, r, row, i));
         sbx_jw_obj_end(&o->jw);
         sbx_jw_obj(&o->jw);
         sbx_jw_kstr(&o->jw, "id", "2");
-        sbx_jw_kstr(&o->jw, "value", row->v2 != NULL ? row->v2[i] : "");
+        sbx_jw_kstr(&o->jw, "value", ps_v2(o->st, r, row, i));
         sbx_jw_obj_end(&o->jw);
         sbx_jw_arr_end(&o->jw);
         return;
     }
-    sbx_jw_kstr(&o->jw, f->name, row->v[i]);
+    sbx_jw_kstr(&o->jw, f->name, ps_v(o->st, r, row, i));
 }
 
 /* Child rows of an association: the seeded range plus rows created later. */
 static void
-assoc_rows(struct ps_res *child, const struct ps_row *parent, int which, const char *fk,
+assoc_rows(const struct ps_state *st, struct ps_res *child, const struct ps_row *parent, int which, const char *fk,
            struct ps_row **out, size_t cap, size_t *n)
 {
     int    fi = ps_field_index(child, fk);
@@ -321,7 +321,8 @@ assoc_rows(struct ps_res *child, const struct ps_row *parent, int which, const c
     }
     snprintf(idbuf, sizeof(idbuf), "%" PRId64, parent->id);
     for (i = child->seeded; i < child->nrows && *n < cap; i++) {
-        if (!child->rows[i].gone && strcmp(child->rows[i].v[fi], idbuf) == 0)
+        if (!child->rows[i].gone && strcmp(ps_v(st, child, &child->rows[i], (size_t)fi),
+                                           idbuf) == 0)
             out[(*n)++] = &child->rows[i];
     }
 }
@@ -344,7 +345,7 @@ write_assoc(struct out *o, enum ps_res_id rid, const struct ps_row *row)
         if (o->json) {
             sbx_jw_key(&o->jw, "associations");
             sbx_jw_obj(&o->jw);
-            assoc_rows(co, row, 0, "id_product", kids, NELEM(kids), &n);
+            assoc_rows(st, co, row, 0, "id_product", kids, NELEM(kids), &n);
             if (n > 0) {
                 sbx_jw_key(&o->jw, "combinations");
                 sbx_jw_arr(&o->jw);
@@ -356,14 +357,14 @@ write_assoc(struct out *o, enum ps_res_id rid, const struct ps_row *row)
                 }
                 sbx_jw_arr_end(&o->jw);
             }
-            assoc_rows(sa, row, 1, "id_product", kids, NELEM(kids), &n);
+            assoc_rows(st, sa, row, 1, "id_product", kids, NELEM(kids), &n);
             sbx_jw_key(&o->jw, "stock_availables");
             sbx_jw_arr(&o->jw);
             for (i = 0; i < n; i++) {
                 snprintf(idbuf, sizeof(idbuf), "%" PRId64, kids[i]->id);
                 sbx_jw_obj(&o->jw);
                 sbx_jw_kstr(&o->jw, "id", idbuf);
-                sbx_jw_kstr(&o->jw, "id_product_attribute", kids[i]->v[ipa]);
+                sbx_jw_kstr(&o->jw, "id_product_attribute", ps_v(st, sa, kids[i], (size_t)ipa));
                 sbx_jw_obj_end(&o->jw);
             }
             sbx_jw_arr_end(&o->jw);
@@ -374,7 +375,7 @@ write_assoc(struct out *o, enum ps_res_id rid, const struct ps_row *row)
         xmlTextWriterStartElement(o->xw, BAD_CAST "combinations");
         xmlTextWriterWriteAttribute(o->xw, BAD_CAST "nodeType", BAD_CAST "combination");
         xmlTextWriterWriteAttribute(o->xw, BAD_CAST "api", BAD_CAST "combinations");
-        assoc_rows(co, row, 0, "id_product", kids, NELEM(kids), &n);
+        assoc_rows(st, co, row, 0, "id_product", kids, NELEM(kids), &n);
         for (i = 0; i < n; i++) {
             snprintf(idbuf, sizeof(idbuf), "%" PRId64, kids[i]->id);
             xmlTextWriterStartElement(o->xw, BAD_CAST "combination");
@@ -388,7 +389,7 @@ write_assoc(struct out *o, enum ps_res_id rid, const struct ps_row *row)
         xmlTextWriterStartElement(o->xw, BAD_CAST "stock_availables");
         xmlTextWriterWriteAttribute(o->xw, BAD_CAST "nodeType", BAD_CAST "stock_available");
         xmlTextWriterWriteAttribute(o->xw, BAD_CAST "api", BAD_CAST "stock_availables");
-        assoc_rows(sa, row, 1, "id_product", kids, NELEM(kids), &n);
+        assoc_rows(st, sa, row, 1, "id_product", kids, NELEM(kids), &n);
         for (i = 0; i < n; i++) {
             snprintf(idbuf, sizeof(idbuf), "%" PRId64, kids[i]->id);
             xmlTextWriterStartElement(o->xw, BAD_CAST "stock_available");
@@ -397,7 +398,7 @@ write_assoc(struct out *o, enum ps_res_id rid, const struct ps_row *row)
             xml_cdata(o->xw, idbuf);
             xmlTextWriterEndElement(o->xw);
             xmlTextWriterStartElement(o->xw, BAD_CAST "id_product_attribute");
-            xml_cdata(o->xw, kids[i]->v[ipa]);
+            xml_cdata(o->xw, ps_v(st, sa, kids[i], (size_t)ipa));
             xmlTextWriterEndElement(o->xw);
             xmlTextWriterEndElement(o->xw);
         }
@@ -411,7 +412,7 @@ write_assoc(struct out *o, enum ps_res_id rid, const struct ps_row *row)
             "product_reference", "product_price", "unit_price_tax_incl", "unit_price_tax_excl"};
         struct ps_res *od = &st->res[PS_ORDER_DETAILS];
 
-        assoc_rows(od, row, 0, "id_order", kids, NELEM(kids), &n);
+        assoc_rows(st, od, row, 0, "id_order", kids, NELEM(kids), &n);
         if (o->json) {
             sbx_jw_key(&o->jw, "associations");
             sbx_jw_obj(&o->jw);
@@ -422,7 +423,7 @@ write_assoc(struct out *o, enum ps_res_id rid, const struct ps_row *row)
                 sbx_jw_obj(&o->jw);
                 sbx_jw_kstr(&o->jw, "id", idbuf);
                 for (k = 0; k < NELEM(cols); k++)
-                    sbx_jw_kstr(&o->jw, cols[k], kids[i]->v[ps_field_index(od, cols[k])]);
+                    sbx_jw_kstr(&o->jw, cols[k], ps_v(st, od, kids[i], (size_t)ps_field_index(od, cols[k])));
                 sbx_jw_obj_end(&o->jw);
             }
             sbx_jw_arr_end(&o->jw);
@@ -441,7 +442,7 @@ write_assoc(struct out *o, enum ps_res_id rid, const struct ps_row *row)
             xmlTextWriterEndElement(o->xw);
             for (k = 0; k < NELEM(cols); k++) {
                 xmlTextWriterStartElement(o->xw, BAD_CAST cols[k]);
-                xml_cdata(o->xw, kids[i]->v[ps_field_index(od, cols[k])]);
+                xml_cdata(o->xw, ps_v(st, od, kids[i], (size_t)ps_field_index(od, cols[k])));
                 xmlTextWriterEndElement(o->xw);
             }
             xmlTextWriterEndElement(o->xw);
@@ -501,13 +502,14 @@ numeric(enum ps_type t)
 }
 
 static const char *
-row_val(const struct ps_res *r, const struct ps_row *row, int i, char *buf, size_t cap)
+row_val(const struct ps_state *st, const struct ps_res *r, const struct ps_row *row, int i,
+        char *buf, size_t cap)
 {
     if (r->f[i].type == PS_ID) {
         snprintf(buf, cap, "%" PRId64, row->id);
         return buf;
     }
-    return row->v[i];
+    return ps_v(st, r, row, (size_t)i);
 }
 
 static int
@@ -526,11 +528,13 @@ cmp_vals(enum ps_type t, const char *a, const char *b)
 }
 
 static bool
-filter_match(const struct ps_res *r, const struct ps_row *row, const struct filter *f)
+filter_match(const struct ps_state *st, const struct ps_res *r, const struct ps_row *row,
+             const struct filter *f)
 {
     char        buf[24];
-    const char *v = row_val(r, row, f->field, buf, sizeof(buf));
-    const char *v2 = r->f[f->field].ml && row->v2 != NULL ? row->v2[f->field] : NULL;
+    const char *v = row_val(st, r, row, f->field, buf, sizeof(buf));
+    const char *v2 = r->f[f->field].ml && r->vals2 != NULL
+                   ? ps_v2(st, r, row, (size_t)f->field) : NULL;
     size_t      i;
     int         pass;
 
@@ -656,6 +660,7 @@ parse_filter(struct sbx_req *req, const char *raw, struct filter *f)
     return 0;
 }
 
+static const struct ps_state *sort_st;
 static const struct ps_res *sort_res;
 static const struct sortkey *sort_keys;
 static size_t sort_n;
@@ -671,8 +676,8 @@ row_cmp(const void *a, const void *b)
 
     for (i = 0; i < sort_n; i++) {
         int c = cmp_vals(sort_res->f[sort_keys[i].field].type,
-                         row_val(sort_res, x, sort_keys[i].field, b1, sizeof(b1)),
-                         row_val(sort_res, y, sort_keys[i].field, b2, sizeof(b2)));
+                         row_val(sort_st, sort_res, x, sort_keys[i].field, b1, sizeof(b1)),
+                         row_val(sort_st, sort_res, y, sort_keys[i].field, b2, sizeof(b2)));
 
         if (c != 0)
             return sort_keys[i].desc ? -c : c;
@@ -744,6 +749,8 @@ list(struct sbx_platform *p, struct ps_state *st, struct sbx_req *req, struct sb
     char            msg[2048];
     char            names[1536];
     struct out      o = {p, st, resp, json, NULL, NULL, {0}};
+    int             mode = 0;       /* 0 generic, 1 by id, 2 by (date_upd, id) */
+    bool            rev = false;
 
     /* filter[field]=...: unknown fields, and date fields without date=1, are refused. */
     for (i = 0; i < req->nquery; i++) {
@@ -837,32 +844,104 @@ list(struct sbx_platform *p, struct ps_state *st, struct sbx_req *req, struct sb
         }
     }
 
-    rows = malloc((r->nrows + 1) * sizeof(*rows));
-    if (rows == NULL) {
-        ps_error(p, st, resp, json, 500, 1, "Out of memory");
-        return;
-    }
-    for (i = 0; i < r->nrows; i++) {
-        const struct ps_row *row = &r->rows[i];
+    /*
+     * Row order: by id (no sort, or id first) and by (date_upd, id) come from the indexes:
+     * a date_upd interval is a binary search, the page a walk. Any other sort is done here.
+     */
+    if (r->indexed && nkeys == 0) {
+        mode = 1;
+    } else if (r->indexed && r->f[keys[0].field].type == PS_ID) {
+        mode = 1;
+        rev = keys[0].desc;
+    } else if (r->indexed && r->f_upd >= 0 && keys[0].field == r->f_upd) {
+        bool id2 = nkeys >= 2 && r->f[keys[1].field].type == PS_ID;
 
-        if (row->gone)
-            continue;
-        for (j = 0; j < nfilters && filter_match(r, row, &filters[j]); j++)
-            ;
-        if (j == nfilters)
-            rows[n++] = &r->rows[i];
+        if (!keys[0].desc && (nkeys == 1 || (id2 && !keys[1].desc))) {
+            mode = 2;
+        } else if (keys[0].desc && id2 && keys[1].desc) {
+            mode = 2;
+            rev = true;
+        }
     }
-    if (nkeys > 0) {
-        sort_res = r;
-        sort_keys = keys;
-        sort_n = nkeys;
-        qsort(rows, n, sizeof(*rows), row_cmp);
+    if (mode != 0) {
+        const uint32_t *seq = mode == 2 ? r->by_upd : r->by_id;
+        bool            used[PS_MAX_FILTERS];
+        size_t          lo = 0;
+        size_t          hi = r->nlive;
+        size_t          nrest = 0;
+        size_t          cap;
+        size_t          k;
+        int64_t         skipped = 0;
+
+        for (j = 0; j < nfilters; j++) {
+            used[j] = mode == 2 && filters[j].field == r->f_upd && filters[j].kind == '[';
+            if (used[j]) {
+                size_t a = ps_upd_bound(st, r, filters[j].vals[0], false);
+                size_t b = ps_upd_bound(st, r, filters[j].vals[1], true);
+
+                lo = a > lo ? a : lo;
+                hi = b < hi ? b : hi;
+            }
+            nrest += !used[j];
+        }
+        if (hi < lo)
+            hi = lo;
+        cap = hi - lo;
+        if (cnt >= 0 && (size_t)cnt < cap)
+            cap = (size_t)cnt;
+        rows = malloc((cap + 1) * sizeof(*rows));
+        if (rows == NULL) {
+            ps_error(p, st, resp, json, 500, 1, "Out of memory");
+            return;
+        }
+        k = nrest == 0 ? ((size_t)off < hi - lo ? (size_t)off : hi - lo) : 0;
+        for (; k < hi - lo && n < cap; k++) {
+            struct ps_row *row = &r->rows[seq[rev ? hi - 1 - k : lo + k]];
+
+            if (nrest > 0) {
+                for (j = 0; j < nfilters && (used[j] || filter_match(st, r, row, &filters[j]));
+                     j++)
+                    ;
+                if (j < nfilters)
+                    continue;
+                if (skipped < off) {
+                    skipped++;
+                    continue;
+                }
+            }
+            rows[n++] = row;
+        }
+        off = 0;
+        cnt = (int64_t)n;
+    } else {
+        rows = malloc((r->nrows + 1) * sizeof(*rows));
+        if (rows == NULL) {
+            ps_error(p, st, resp, json, 500, 1, "Out of memory");
+            return;
+        }
+        for (i = 0; i < r->nrows; i++) {
+            const struct ps_row *row = &r->rows[i];
+
+            if (row->gone)
+                continue;
+            for (j = 0; j < nfilters && filter_match(st, r, row, &filters[j]); j++)
+                ;
+            if (j == nfilters)
+                rows[n++] = &r->rows[i];
+        }
+        if (nkeys > 0) {
+            sort_st = st;
+            sort_res = r;
+            sort_keys = keys;
+            sort_n = nkeys;
+            qsort(rows, n, sizeof(*rows), row_cmp);
+        }
+        /* platforms.md 3.3: no total; the client stops on a short page. */
+        if ((size_t)off > n)
+            off = (int64_t)n;
+        if (cnt < 0 || (size_t)(off + cnt) > n)
+            cnt = (int64_t)n - off;
     }
-    /* platforms.md 3.3: no total; the client stops on a short page. */
-    if ((size_t)off > n)
-        off = (int64_t)n;
-    if (cnt < 0 || (size_t)(off + cnt) > n)
-        cnt = (int64_t)n - off;
     if (out_begin(&o) < 0) {
         free(rows);
         ps_error(p, st, resp, json, 500, 1, "Out of memory");
@@ -1043,24 +1122,26 @@ valid_value(const struct ps_field *f, const char *v)
     }
 }
 
-static char *
+/* The text of an element, interned. */
+static uint32_t
 node_text(struct ps_state *st, xmlNodePtr n)
 {
     xmlChar *c = xmlNodeGetContent(n);
-    char    *s = sbx_arena_strdup(st->arena, c != NULL ? (const char *)c : "");
+    uint32_t id = ps_intern(st, c != NULL ? (const char *)c : "");
 
     xmlFree(c);
-    return s;
+    return id;
 }
 
 /*
- * Applies the <resource> element of a POST/PUT body to `row` (a scratch copy). Returns 0, or
- * -1 with the Webservice's error set.
+ * Applies the <resource> element of a POST/PUT body to the values v (and v2, the second
+ * language, or NULL), a scratch copy of a row. Returns 0, or -1 with the Webservice's error
+ * set.
  */
 static int
 apply_xml(struct sbx_platform *p, struct ps_state *st, struct sbx_req *req,
-          struct sbx_resp *resp, bool json, enum ps_res_id rid, struct ps_row *row, bool put,
-          int64_t want_id)
+          struct sbx_resp *resp, bool json, enum ps_res_id rid, uint32_t *v, uint32_t *v2,
+          bool put, int64_t want_id)
 {
     struct ps_res *r = &st->res[rid];
     xmlDocPtr      doc;
@@ -1109,17 +1190,15 @@ apply_xml(struct sbx_platform *p, struct ps_state *st, struct sbx_req *req,
             goto out;
         }
         if (r->f[fi].type == PS_ID) {
-            char   *v = node_text(st, c);
-            int64_t id;
+            const char *idv = ps_str(st, node_text(st, c));
+            int64_t     id;
 
-            if (v == NULL)
-                goto oom;
-            if (!put && v[0] != '\0') {
+            if (!put && idv[0] != '\0') {
                 ps_error(p, st, resp, json, 400, 46, "id is forbidden when adding a new "
                                                      "resource");
                 goto out;
             }
-            if (put && (sbx_parse_i64(v, 1, INT64_MAX, &id) < 0 || id != want_id)) {
+            if (put && (sbx_parse_i64(idv, 1, INT64_MAX, &id) < 0 || id != want_id)) {
                 ps_error(p, st, resp, json, 400, 89, "id is invalid when modifying a resource");
                 goto out;
             }
@@ -1133,27 +1212,21 @@ apply_xml(struct sbx_platform *p, struct ps_state *st, struct sbx_req *req,
 
             for (l = c->children; l != NULL; l = l->next) {
                 xmlChar *lid;
-                char    *v;
+                uint32_t lv;
 
                 if (l->type != XML_ELEMENT_NODE || xmlStrcmp(l->name, BAD_CAST "language"))
                     continue;
                 lid = xmlGetProp(l, BAD_CAST "id");
-                v = node_text(st, l);
-                if (v == NULL) {
-                    xmlFree(lid);
-                    goto oom;
-                }
+                lv = node_text(st, l);
                 if (lid != NULL && xmlStrcmp(lid, BAD_CAST "1") == 0)
-                    row->v[fi] = v;
-                else if (lid != NULL && xmlStrcmp(lid, BAD_CAST "2") == 0 && row->v2 != NULL)
-                    row->v2[fi] = v;
+                    v[fi] = lv;
+                else if (lid != NULL && xmlStrcmp(lid, BAD_CAST "2") == 0 && v2 != NULL)
+                    v2[fi] = lv;
                 xmlFree(lid);
             }
             continue;
         }
-        row->v[fi] = node_text(st, c);
-        if (row->v[fi] == NULL)
-            goto oom;
+        v[fi] = node_text(st, c);
     }
     if (put && !seen_id) {
         ps_error(p, st, resp, json, 400, 41, "id is required when modifying a resource");
@@ -1166,14 +1239,14 @@ apply_xml(struct sbx_platform *p, struct ps_state *st, struct sbx_req *req,
         snprintf(cls, sizeof(cls), "%s", r->single);
         if (cls[0] >= 'a' && cls[0] <= 'z')
             cls[0] = (char)(cls[0] - 'a' + 'A');
-        if (f->required && !f->readonly && row->v[i][0] == '\0') {
+        if (f->required && !f->readonly && v[i] == 0) {
             snprintf(msg, sizeof(msg), "Validation error: \"Property %s->%s is empty.\"", cls,
                      f->name);
             ps_error(p, st, resp, json, 400, 85, msg);
             goto out;
         }
-        if (!valid_value(f, row->v[i]) ||
-            (f->ml && row->v2 != NULL && !valid_value(f, row->v2[i]))) {
+        if (!valid_value(f, ps_str(st, v[i])) ||
+            (f->ml && v2 != NULL && !valid_value(f, ps_str(st, v2[i])))) {
             snprintf(msg, sizeof(msg), "Validation error: \"Property %s->%s is not valid\"",
                      cls, f->name);
             ps_error(p, st, resp, json, 400, 85, msg);
@@ -1181,9 +1254,6 @@ apply_xml(struct sbx_platform *p, struct ps_state *st, struct sbx_req *req,
         }
     }
     rc = 0;
-    goto out;
-oom:
-    ps_error(p, st, resp, json, 500, 1, "Out of memory");
 out:
     xmlFreeDoc(doc);
     return rc;
@@ -1212,12 +1282,11 @@ static void
 touch(struct ps_state *st, struct ps_res *r, struct ps_row *row, int64_t now, bool create)
 {
     int ia = ps_field_index(r, "date_add");
-    int iu = ps_field_index(r, "date_upd");
 
     if (create && ia >= 0)
-        row->v[ia] = ps_local_time(st, now);
-    if (iu >= 0)
-        row->v[iu] = ps_local_time(st, now);
+        ps_set_str(st, r, row, (size_t)ia, ps_local_time(st, now));
+    if (r->f_upd >= 0)
+        ps_set_str(st, r, row, (size_t)r->f_upd, ps_local_time(st, now));
 }
 
 static void
@@ -1226,74 +1295,79 @@ write_op(struct sbx_platform *p, struct ps_state *st, struct sbx_req *req,
 {
     struct ps_res *r = &st->res[rid];
     int64_t        now = sbx_now(p->sbx);
-    struct ps_row  scratch;
     struct ps_row *row;
-    size_t         vbytes = r->nf * sizeof(const char *);
+    size_t         vbytes = r->nf * sizeof(uint32_t);
+    uint32_t      *v = sbx_arena_alloc(req->arena, vbytes);
+    uint32_t      *v2 = sbx_arena_alloc(req->arena, vbytes);
+    size_t         i;
+    char           num[24];
 
+    if (v == NULL || v2 == NULL) {
+        ps_error(p, st, resp, json, 500, 1, "Out of memory");
+        return;
+    }
     if (m == SBX_POST) {
+        int pw = ps_field_index(r, "passwd");
+
         if (!r->can_post || id != 0) {
             ps_error(p, st, resp, json, 405, 2, "Method Not Allowed");
             return;
         }
-        memset(&scratch, 0, sizeof(scratch));
-        scratch.v = sbx_arena_alloc(st->arena, vbytes);
-        scratch.v2 = sbx_arena_alloc(st->arena, vbytes);
-        if (scratch.v == NULL || scratch.v2 == NULL) {
-            ps_error(p, st, resp, json, 500, 1, "Out of memory");
-            return;
-        }
-        {
-            size_t i;
-
-            for (i = 0; i < r->nf; i++)
-                scratch.v[i] = scratch.v2[i] = "";
-        }
-        if (apply_xml(p, st, req, resp, json, rid, &scratch, false, 0) < 0)
+        memset(v, 0, vbytes);
+        memset(v2, 0, vbytes);
+        if (apply_xml(p, st, req, resp, json, rid, v, v2, false, 0) < 0)
             return;
         row = ps_new_row(st, r);
         if (row == NULL) {
             ps_error(p, st, resp, json, 500, 1, "Out of memory");
             return;
         }
-        memcpy((void *)row->v, scratch.v, vbytes);
-        if (row->v2 != NULL)
-            memcpy((void *)row->v2, scratch.v2, vbytes);
-        {
-            size_t i;
-            int    pw = ps_field_index(r, "passwd");
+        /* Defaults the ObjectModel fills in; the password is stored hashed. */
+        for (i = 1; i < r->nf; i++) {
+            if (v[i] == 0 && numeric(r->f[i].type))
+                v[i] = ps_intern(st, "0");
+        }
+        if (pw >= 0) {
+            unsigned char h[32];
+            char          hex[65];
+            char          hashed[80];
+            const char   *pv = ps_str(st, v[pw]);
 
-            /* Defaults the ObjectModel fills in; the password is stored hashed. */
-            for (i = 1; i < r->nf; i++) {
-                if (row->v[i][0] == '\0' && numeric(r->f[i].type))
-                    row->v[i] = "0";
-            }
-            if (pw >= 0) {
-                unsigned char h[32];
-                char          hex[65];
-
-                sbx_sha256(row->v[pw], strlen(row->v[pw]), h);
-                sbx_hex_encode(h, 32, hex);
-                row->v[pw] = sbx_arena_printf(st->arena, "$2y$10$%.53s", hex);
-                if (row->v[pw] == NULL)
-                    row->v[pw] = "";
-            }
+            sbx_sha256(pv, strlen(pv), h);
+            sbx_hex_encode(h, 32, hex);
+            snprintf(hashed, sizeof(hashed), "$2y$10$%.53s", hex);
+            v[pw] = ps_intern(st, hashed);
+        }
+        for (i = 1; i < r->nf; i++) {
+            ps_set_id(st, r, row, i, v[i]);
+            ps_set2_id(r, row, i, v2[i]);
         }
         touch(st, r, row, now, true);
         if (rid == PS_PRODUCTS || rid == PS_COMBINATIONS) {
             /* The shop creates the stock_available row with the product or combination. */
             struct ps_res *sa = &st->res[PS_STOCK];
-            struct ps_row *s = ps_new_row(st, sa);
+            struct ps_row *s;
+            int64_t        row_id = row->id;
+            uint32_t       pid = 0;
 
+            if (rid == PS_COMBINATIONS)
+                pid = r->vals[ps_pos(r, row) * r->nf + (size_t)ps_field_index(r, "id_product")];
+            s = ps_new_row(st, sa);
             if (s != NULL) {
-                s->v[ps_field_index(sa, "id_product")] =
-                    rid == PS_PRODUCTS ? sbx_arena_printf(st->arena, "%" PRId64, row->id)
-                                       : row->v[ps_field_index(r, "id_product")];
-                s->v[ps_field_index(sa, "id_product_attribute")] =
-                    rid == PS_PRODUCTS ? "0" : sbx_arena_printf(st->arena, "%" PRId64, row->id);
-                s->v[ps_field_index(sa, "quantity")] = "0";
-                s->v[ps_field_index(sa, "depends_on_stock")] = "0";
-                s->v[ps_field_index(sa, "out_of_stock")] = "2";
-                s->v[ps_field_index(sa, "id_shop")] = "1";
+                snprintf(num, sizeof(num), "%" PRId64, row_id);
+                if (rid == PS_PRODUCTS) {
+                    ps_set_str(st, sa, s, (size_t)ps_field_index(sa, "id_product"), num);
+                    ps_set_str(st, sa, s, (size_t)ps_field_index(sa, "id_product_attribute"),
+                               "0");
+                } else {
+                    ps_set_id(st, sa, s, (size_t)ps_field_index(sa, "id_product"), pid);
+                    ps_set_str(st, sa, s, (size_t)ps_field_index(sa, "id_product_attribute"),
+                               num);
+                }
+                ps_set_str(st, sa, s, (size_t)ps_field_index(sa, "quantity"), "0");
+                ps_set_str(st, sa, s, (size_t)ps_field_index(sa, "depends_on_stock"), "0");
+                ps_set_str(st, sa, s, (size_t)ps_field_index(sa, "out_of_stock"), "2");
+                ps_set_str(st, sa, s, (size_t)ps_field_index(sa, "id_shop"), "1");
             }
         }
         reply_record(p, st, resp, json, rid, row, 201);
@@ -1309,10 +1383,10 @@ write_op(struct sbx_platform *p, struct ps_state *st, struct sbx_req *req,
 
         /* Customers and addresses are soft-deleted (deleted=1), the rest removed. */
         if ((rid == PS_CUSTOMERS || rid == PS_ADDRESSES) && di >= 0) {
-            row->v[di] = "1";
+            ps_set_str(st, r, row, (size_t)di, "1");
             touch(st, r, row, now, false);
         } else {
-            row->gone = true;
+            ps_set_gone(st, r, row);
         }
         resp->status = 200;
         return;
@@ -1321,20 +1395,15 @@ write_op(struct sbx_platform *p, struct ps_state *st, struct sbx_req *req,
         ps_error(p, st, resp, json, 405, 2, "Method Not Allowed");
         return;
     }
-    scratch = *row;
-    scratch.v = sbx_arena_alloc(st->arena, vbytes);
-    scratch.v2 = row->v2 != NULL ? sbx_arena_alloc(st->arena, vbytes) : NULL;
-    if (scratch.v == NULL || (row->v2 != NULL && scratch.v2 == NULL)) {
-        ps_error(p, st, resp, json, 500, 1, "Out of memory");
+    memcpy(v, &r->vals[ps_pos(r, row) * r->nf], vbytes);
+    if (r->vals2 != NULL)
+        memcpy(v2, &r->vals2[ps_pos(r, row) * r->nf], vbytes);
+    if (apply_xml(p, st, req, resp, json, rid, v, r->vals2 != NULL ? v2 : NULL, true, id) < 0)
         return;
+    for (i = 1; i < r->nf; i++) {
+        ps_set_id(st, r, row, i, v[i]);
+        ps_set2_id(r, row, i, v2[i]);
     }
-    memcpy((void *)scratch.v, row->v, vbytes);
-    if (row->v2 != NULL)
-        memcpy((void *)scratch.v2, row->v2, vbytes);
-    if (apply_xml(p, st, req, resp, json, rid, &scratch, true, id) < 0)
-        return;
-    row->v = scratch.v;
-    row->v2 = scratch.v2;
     touch(st, r, row, now, false);
     reply_record(p, st, resp, json, rid, row, 200);
 }
@@ -1577,11 +1646,17 @@ presta_control(struct sbx_platform *p, const char *action, struct sbx_req *req,
                                      "addresses, products, orders\"}");
             return 0;
         }
+        /* Many rows at once: the date_upd index is rebuilt once, not kept row by row. */
+        st->res[i].indexed = false;
         for (k = 0; k < st->res[i].nrows && done < n; k++) {
             if (!st->res[i].rows[k].gone) {
                 touch(st, &st->res[i], &st->res[i].rows[k], sbx_now(p->sbx), false);
                 done++;
             }
+        }
+        if (ps_reindex(st, &st->res[i]) < 0) {
+            sbx_resp_json(resp, 500, "{\"error\":\"out of memory\"}");
+            return 0;
         }
         sbx_resp_header(resp, "Content-Type", "application/json");
         sbx_resp_printf(resp, "{\"ok\":true,\"touched\":%" PRId64 ",\"date_upd\":\"%s\"}",

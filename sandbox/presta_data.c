@@ -229,6 +229,7 @@ ps_init_schema(struct ps_state *st)
         {"order_details", "order_detail", f_details, NELEM(f_details), false, true},
     };
     size_t i;
+    size_t k;
 
     for (i = 0; i < PS_NRES; i++) {
         st->res[i].name = defs[i].name;
@@ -237,6 +238,10 @@ ps_init_schema(struct ps_state *st)
         st->res[i].nf = defs[i].nf;
         st->res[i].can_post = defs[i].post;
         st->res[i].can_put = defs[i].put;
+        st->res[i].has_ml = false;
+        for (k = 0; k < defs[i].nf; k++)
+            st->res[i].has_ml = st->res[i].has_ml || defs[i].f[k].ml;
+        st->res[i].f_upd = ps_field_index(&st->res[i], "date_upd");
     }
 }
 
@@ -250,6 +255,124 @@ ps_field_index(const struct ps_res *r, const char *name)
             return (int)i;
     }
     return -1;
+}
+
+/* ------------------------------------------------------------------ strings */
+
+#define PS_CHUNK (1024 * 1024)
+
+static uint32_t
+str_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static int
+strtab_grow(struct ps_strtab *t)
+{
+    uint32_t  nmask = t->mask ? t->mask * 2 + 1 : 4095;
+    uint32_t *ns = calloc((size_t)nmask + 1, sizeof(*ns));
+    uint32_t  i;
+
+    if (ns == NULL)
+        return -1;
+    for (i = 1; i < t->n; i++) {
+        uint32_t h = str_hash(t->s[i]) & nmask;
+
+        while (ns[h] != 0)
+            h = (h + 1) & nmask;
+        ns[h] = i;
+    }
+    free(t->slots);
+    t->slots = ns;
+    t->mask = nmask;
+    return 0;
+}
+
+static char *
+strtab_copy(struct ps_strtab *t, const char *s, size_t len)
+{
+    char *d;
+
+    if (t->nchunks == 0 || t->chunk_cap - t->chunk_used < len + 1) {
+        size_t cap = len + 1 > PS_CHUNK ? len + 1 : PS_CHUNK;
+        char **nc = realloc(t->chunks, (t->nchunks + 1) * sizeof(*nc));
+
+        if (nc == NULL)
+            return NULL;
+        t->chunks = nc;
+        t->chunks[t->nchunks] = malloc(cap);
+        if (t->chunks[t->nchunks] == NULL)
+            return NULL;
+        t->nchunks++;
+        t->chunk_used = 0;
+        t->chunk_cap = cap;
+    }
+    d = t->chunks[t->nchunks - 1] + t->chunk_used;
+    memcpy(d, s, len + 1);
+    t->chunk_used += len + 1;
+    return d;
+}
+
+uint32_t
+ps_intern(struct ps_state *st, const char *s)
+{
+    struct ps_strtab *t = &st->strs;
+    uint32_t          h;
+    uint32_t          id;
+
+    if (s == NULL || s[0] == '\0')
+        return 0;
+    if (((size_t)t->n + 1) * 2 > (size_t)t->mask && strtab_grow(t) < 0)
+        return 0;
+    for (h = str_hash(s) & t->mask; (id = t->slots[h]) != 0; h = (h + 1) & t->mask) {
+        if (strcmp(t->s[id], s) == 0)
+            return id;
+    }
+    if (t->n >= t->cap) {
+        uint32_t     ncap = t->cap * 2;
+        const char **ns = realloc(t->s, ncap * sizeof(*ns));
+
+        if (ns == NULL)
+            return 0;
+        t->s = ns;
+        t->cap = ncap;
+    }
+    t->s[t->n] = strtab_copy(t, s, strlen(s));
+    if (t->s[t->n] == NULL)
+        return 0;
+    t->slots[h] = t->n;
+    return t->n++;
+}
+
+static int
+strtab_init(struct ps_strtab *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->cap = 1024;
+    t->s = malloc(t->cap * sizeof(*t->s));
+    if (t->s == NULL)
+        return -1;
+    t->s[0] = "";
+    t->n = 1;
+    return strtab_grow(t);
+}
+
+static void
+strtab_free(struct ps_strtab *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->nchunks; i++)
+        free(t->chunks[i]);
+    free(t->chunks);
+    free(t->s);
+    free(t->slots);
+    memset(t, 0, sizeof(*t));
 }
 
 /* ------------------------------------------------------------------ rows */
@@ -273,40 +396,242 @@ ps_find(struct ps_res *r, int64_t id)
     return NULL;
 }
 
+/* (date_upd, id) order of two row positions. */
+static int
+upd_cmp(const struct ps_state *st, const struct ps_res *r, uint32_t a, uint32_t b)
+{
+    int c = strcmp(st->strs.s[r->vals[(size_t)a * r->nf + (size_t)r->f_upd]],
+                   st->strs.s[r->vals[(size_t)b * r->nf + (size_t)r->f_upd]]);
+
+    if (c != 0)
+        return c;
+    return r->rows[a].id < r->rows[b].id ? -1 : r->rows[a].id > r->rows[b].id;
+}
+
+/* First position in by_upd not before row position `pos` (by its current key). */
+static size_t
+upd_lower(const struct ps_state *st, const struct ps_res *r, uint32_t pos)
+{
+    size_t lo = 0;
+    size_t hi = r->nlive;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (upd_cmp(st, r, r->by_upd[mid], pos) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+size_t
+ps_upd_bound(const struct ps_state *st, const struct ps_res *r, const char *s, bool strict)
+{
+    size_t lo = 0;
+    size_t hi = r->nlive;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int    c = strcmp(st->strs.s[r->vals[(size_t)r->by_upd[mid] * r->nf +
+                                             (size_t)r->f_upd]], s);
+
+        if (strict ? c <= 0 : c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void
+upd_remove(struct ps_state *st, struct ps_res *r, uint32_t pos)
+{
+    size_t k = upd_lower(st, r, pos);
+
+    if (k < r->nlive && r->by_upd[k] == pos)
+        memmove(&r->by_upd[k], &r->by_upd[k + 1], (r->nlive - k - 1) * sizeof(*r->by_upd));
+}
+
+static void
+upd_insert(struct ps_state *st, struct ps_res *r, uint32_t pos, size_t n_before)
+{
+    /* by_upd holds n_before entries; room for one more is there. */
+    size_t lo = 0;
+    size_t hi = n_before;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (upd_cmp(st, r, r->by_upd[mid], pos) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(&r->by_upd[lo + 1], &r->by_upd[lo], (n_before - lo) * sizeof(*r->by_upd));
+    r->by_upd[lo] = pos;
+}
+
+static int
+idx_reserve(struct ps_res *r, size_t n)
+{
+    size_t    ncap;
+    uint32_t *a;
+    uint32_t *b;
+
+    if (n <= r->idx_cap)
+        return 0;
+    ncap = r->idx_cap ? r->idx_cap * 2 : 64;
+    while (ncap < n)
+        ncap *= 2;
+    a = realloc(r->by_id, ncap * sizeof(*a));
+    if (a == NULL)
+        return -1;
+    r->by_id = a;
+    b = realloc(r->by_upd, ncap * sizeof(*b));
+    if (b == NULL)
+        return -1;
+    r->by_upd = b;
+    r->idx_cap = ncap;
+    return 0;
+}
+
+static const struct ps_state *qs_st;
+static const struct ps_res   *qs_res;
+
+static int
+qs_upd_cmp(const void *a, const void *b)
+{
+    return upd_cmp(qs_st, qs_res, *(const uint32_t *)a, *(const uint32_t *)b);
+}
+
+int
+ps_reindex(struct ps_state *st, struct ps_res *r)
+{
+    size_t i;
+
+    r->indexed = false;
+    if (idx_reserve(r, r->nrows + 1) < 0)
+        return -1;
+    r->nlive = 0;
+    for (i = 0; i < r->nrows; i++) {
+        if (!r->rows[i].gone)
+            r->by_id[r->nlive++] = (uint32_t)i;
+    }
+    if (r->f_upd >= 0) {
+        memcpy(r->by_upd, r->by_id, r->nlive * sizeof(*r->by_upd));
+        qs_st = st;
+        qs_res = r;
+        qsort(r->by_upd, r->nlive, sizeof(*r->by_upd), qs_upd_cmp);
+    }
+    r->indexed = true;
+    return 0;
+}
+
+void
+ps_set_id(struct ps_state *st, struct ps_res *r, struct ps_row *row, size_t i, uint32_t sid)
+{
+    size_t    pos = ps_pos(r, row);
+    uint32_t *slot = &r->vals[pos * r->nf + i];
+
+    if (*slot == sid)
+        return;
+    if (r->indexed && (int)i == r->f_upd && !row->gone) {
+        upd_remove(st, r, (uint32_t)pos);
+        *slot = sid;
+        upd_insert(st, r, (uint32_t)pos, r->nlive - 1);
+        return;
+    }
+    *slot = sid;
+}
+
+void
+ps_set_str(struct ps_state *st, struct ps_res *r, struct ps_row *row, size_t i, const char *s)
+{
+    ps_set_id(st, r, row, i, ps_intern(st, s));
+}
+
+void
+ps_set2_id(struct ps_res *r, struct ps_row *row, size_t i, uint32_t sid)
+{
+    if (r->vals2 != NULL)
+        r->vals2[ps_pos(r, row) * r->nf + i] = sid;
+}
+
+void
+ps_set_gone(struct ps_state *st, struct ps_res *r, struct ps_row *row)
+{
+    size_t pos = ps_pos(r, row);
+    size_t lo = 0;
+    size_t hi = r->nlive;
+
+    if (row->gone)
+        return;
+    if (!r->indexed) {
+        row->gone = true;
+        return;
+    }
+    /* by_id: binary search on the id; by_upd: on the (still intact) key. */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (r->rows[r->by_id[mid]].id < row->id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < r->nlive && r->by_id[lo] == pos)
+        memmove(&r->by_id[lo], &r->by_id[lo + 1], (r->nlive - lo - 1) * sizeof(*r->by_id));
+    if (r->f_upd >= 0)
+        upd_remove(st, r, (uint32_t)pos);
+    r->nlive--;
+    row->gone = true;
+}
+
 struct ps_row *
 ps_new_row(struct ps_state *st, struct ps_res *r)
 {
     struct ps_row *row;
-    size_t         i;
-    bool           ml = false;
+    size_t         pos;
 
     if (r->nrows >= r->cap) {
         size_t         ncap = r->cap ? r->cap * 2 : 64;
         struct ps_row *n = realloc(r->rows, ncap * sizeof(*n));
+        uint32_t      *v;
 
         if (n == NULL)
             return NULL;
         r->rows = n;
+        v = realloc(r->vals, ncap * r->nf * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        r->vals = v;
+        if (r->has_ml) {
+            v = realloc(r->vals2, ncap * r->nf * sizeof(*v));
+            if (v == NULL)
+                return NULL;
+            r->vals2 = v;
+        }
         r->cap = ncap;
     }
-    row = &r->rows[r->nrows];
-    memset(row, 0, sizeof(*row));
-    row->v = sbx_arena_alloc(st->arena, r->nf * sizeof(*row->v));
-    if (row->v == NULL)
+    if (r->indexed && idx_reserve(r, r->nlive + 1) < 0)
         return NULL;
-    for (i = 0; i < r->nf; i++) {
-        row->v[i] = "";
-        ml = ml || r->f[i].ml;
-    }
-    if (ml) {
-        row->v2 = sbx_arena_alloc(st->arena, r->nf * sizeof(*row->v2));
-        if (row->v2 == NULL)
-            return NULL;
-        for (i = 0; i < r->nf; i++)
-            row->v2[i] = "";
-    }
+    pos = r->nrows;
+    row = &r->rows[pos];
+    memset(row, 0, sizeof(*row));
+    memset(&r->vals[pos * r->nf], 0, r->nf * sizeof(*r->vals));
+    if (r->vals2 != NULL)
+        memset(&r->vals2[pos * r->nf], 0, r->nf * sizeof(*r->vals2));
     row->id = ++r->next_id;
     r->nrows++;
+    if (r->indexed) {
+        /* Ids only grow: the end of by_id. date_upd is "" until set. */
+        r->by_id[r->nlive] = (uint32_t)pos;
+        if (r->f_upd >= 0)
+            upd_insert(st, r, (uint32_t)pos, r->nlive);
+        r->nlive++;
+    }
     return row;
 }
 
@@ -319,7 +644,7 @@ ps_local_time(struct ps_state *st, int64_t t)
         return "0000-00-00 00:00:00";
     buf[10] = ' ';
     buf[19] = '\0';
-    return sbx_arena_strdup(st->arena, buf);
+    return ps_str(st, ps_intern(st, buf));
 }
 
 static void
@@ -339,9 +664,7 @@ set(struct ps_state *st, struct ps_res *r, struct ps_row *row, const char *field
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    row->v[i] = sbx_arena_strdup(st->arena, buf);
-    if (row->v[i] == NULL)
-        row->v[i] = "";
+    ps_set_str(st, r, row, (size_t)i, buf);
 }
 
 static void
@@ -350,14 +673,10 @@ set_ml(struct ps_state *st, struct ps_res *r, struct ps_row *row, const char *fi
 {
     int i = ps_field_index(r, field);
 
-    if (i < 0 || row->v2 == NULL)
+    if (i < 0 || r->vals2 == NULL)
         return;
-    row->v[i] = sbx_arena_strdup(st->arena, en);
-    row->v2[i] = sbx_arena_strdup(st->arena, fr);
-    if (row->v[i] == NULL)
-        row->v[i] = "";
-    if (row->v2[i] == NULL)
-        row->v2[i] = "";
+    ps_set_str(st, r, row, (size_t)i, en);
+    ps_set2_id(r, row, (size_t)i, ps_intern(st, fr));
 }
 
 static void
@@ -473,8 +792,7 @@ ps_seed(struct sbx_platform *p, struct ps_state *st)
     size_t                   k;
     char                     m[48];
 
-    st->arena = sbx_arena_new();
-    if (st->arena == NULL || seed_fixed(st) < 0)
+    if (strtab_init(&st->strs) < 0 || seed_fixed(st) < 0)
         return -1;
 
     sbx_rng_init(&r, cfg->seed, "presta-customers", 0);
@@ -582,9 +900,9 @@ ps_seed(struct sbx_platform *p, struct ps_state *st)
         set_ml(st, PR, pr, "link_rewrite", en, fr);
         set(st, PR, pr, "date_add", "%s", ps_local_time(st, add));
         set(st, PR, pr, "date_upd", "%s", ps_local_time(st, upd));
-        pr->a_first[0] = CO->nrows;
+        pr->a_first[0] = (uint32_t)CO->nrows;
         pr->a_n[0] = (uint32_t)ncomb;
-        pr->a_first[1] = SA->nrows;
+        pr->a_first[1] = (uint32_t)SA->nrows;
         pr->a_n[1] = (uint32_t)(ncomb + 1);
         s = ps_new_row(st, SA);
         if (s == NULL)
@@ -611,7 +929,7 @@ ps_seed(struct sbx_platform *p, struct ps_state *st)
             if (k == 0) {
                 int i2 = ps_field_index(PR, "id_default_combination");
 
-                pr->v[i2] = sbx_arena_printf(st->arena, "%" PRId64, c->id);
+                set(st, PR, pr, PR->f[i2].name, "%" PRId64, c->id);
             }
             s = ps_new_row(st, SA);
             if (s == NULL)
@@ -651,7 +969,7 @@ ps_seed(struct sbx_platform *p, struct ps_state *st)
             cid = CU->rows[sbx_rng_below(&r, CU->nrows)].id;
         if (AD->nrows > 0)
             aid = AD->rows[sbx_rng_below(&r, AD->nrows)].id;
-        o->a_first[0] = OD->nrows;
+        o->a_first[0] = (uint32_t)OD->nrows;
         o->a_n[0] = (uint32_t)nl;
         for (k = 0; k < nl; k++) {
             struct ps_row *d = ps_new_row(st, OD);
@@ -662,17 +980,17 @@ ps_seed(struct sbx_platform *p, struct ps_state *st)
             if (d == NULL)
                 return -1;
             if (pr != NULL)
-                sbx_parse_money(pr->v[ps_field_index(PR, "price")], &unit);
+                sbx_parse_money(ps_v(st, PR, pr, (size_t)ps_field_index(PR, "price")), &unit);
             set(st, OD, d, "id_order", "%" PRId64, o->id);
             set(st, OD, d, "product_id", "%" PRId64, pr ? pr->id : 0);
             set(st, OD, d, "product_attribute_id", "0");
             if (pr && pr->a_n[0])
                 set(st, OD, d, "product_attribute_id", "%" PRId64, CO->rows[pr->a_first[0]].id);
             set(st, OD, d, "product_quantity", "%" PRId64, qty);
-            set(st, OD, d, "product_name", "%s", pr ? pr->v[ps_field_index(PR, "name")]
-                                                    : "Article");
+            set(st, OD, d, "product_name", "%s",
+                pr ? ps_v(st, PR, pr, (size_t)ps_field_index(PR, "name")) : "Article");
             set(st, OD, d, "product_reference", "%s",
-                pr ? pr->v[ps_field_index(PR, "reference")] : "");
+                pr ? ps_v(st, PR, pr, (size_t)ps_field_index(PR, "reference")) : "");
             money(m, sizeof(m), unit);
             set(st, OD, d, "product_price", "%s", m);
             set(st, OD, d, "unit_price_tax_excl", "%s", m);
@@ -754,8 +1072,11 @@ ps_seed(struct sbx_platform *p, struct ps_state *st)
             set(st, OR, o, "secure_key", "%s", ref);
         }
     }
-    for (i = 0; i < PS_NRES; i++)
+    for (i = 0; i < PS_NRES; i++) {
         st->res[i].seeded = st->res[i].nrows;
+        if (st->res[i].nrows >= UINT32_MAX || ps_reindex(st, &st->res[i]) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -765,12 +1086,18 @@ ps_free_data(struct ps_state *st)
     size_t i;
 
     for (i = 0; i < PS_NRES; i++) {
-        free(st->res[i].rows);
-        st->res[i].rows = NULL;
-        st->res[i].nrows = st->res[i].cap = st->res[i].seeded = 0;
-        st->res[i].next_id = 0;
+        struct ps_res *r = &st->res[i];
+
+        free(r->rows);
+        free(r->vals);
+        free(r->vals2);
+        free(r->by_id);
+        free(r->by_upd);
+        r->rows = NULL;
+        r->vals = r->vals2 = r->by_id = r->by_upd = NULL;
+        r->nrows = r->cap = r->seeded = r->nlive = r->idx_cap = 0;
+        r->indexed = false;
+        r->next_id = 0;
     }
-    if (st->arena != NULL)
-        sbx_arena_free(st->arena);
-    st->arena = NULL;
+    strtab_free(&st->strs);
 }
