@@ -315,6 +315,8 @@ woo_handle(struct sbx_platform *p, struct sbx_req *req, struct sbx_resp *resp)
     const char       *rr;
     char              link[160];
 
+    if (req->method != SBX_GET && req->method != SBX_HEAD)
+        st->data_gen++;         /* a write may move records in the sorted lists */
     if (strncmp(path, "/wc-auth/v1/", 12) == 0) {
         woo_handle_wc_auth(p, st, req, resp, path + 12);
         return;
@@ -712,6 +714,8 @@ woo_control(struct sbx_platform *p, const char *action, struct sbx_req *req,
     struct sbx_jw     w;
     size_t            i;
 
+    if (req->method != SBX_GET && req->method != SBX_HEAD)
+        st->data_gen++;         /* merchant actions change records */
     if (strncmp(action, "customers", 9) == 0)
         return ctl_customers(p, st, action, req, resp);
     if (strncmp(action, "products", 8) == 0)

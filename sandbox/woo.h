@@ -202,6 +202,17 @@ struct woo_state {
     struct woo_auth_ticket tickets[64];
     size_t               ntickets;
 
+    /*
+     * Sorted orders of the lists (woo_api.c): row indexes of every record of an entity
+     * ([0] customers, [1] products, [2] orders) ascending by (orderby key, id), built on
+     * first use and rebuilt when data_gen moved (every write request, control call, reset)
+     * or the record count changed. A page is then a walk, not a sort.
+     */
+    uint32_t *sorted[3][8];
+    size_t    sorted_n[3][8];
+    uint64_t  sorted_gen[3][8];
+    uint64_t  data_gen;
+
     int64_t next_customer_id;
     int64_t next_post_id;       /* products and variations share WordPress post ids */
     int64_t next_order_id;

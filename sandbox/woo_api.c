@@ -376,6 +376,82 @@ sort_entries(struct sortent *e, size_t n, const struct listq *q)
         qsort(e, n, sizeof(*e), sortent_cmp);
 }
 
+/* ------------------------------------------------------------------ cached sorted orders */
+
+enum { WK_CUSTOMERS, WK_PRODUCTS, WK_ORDERS };
+
+/* The sort entry of record i of an entity under `ob` (as the list functions fill it). */
+static void
+sort_key(const struct woo_state *st, int kind, enum orderby ob, size_t i, struct sortent *e)
+{
+    e->idx = i;
+    if (kind == WK_CUSTOMERS) {
+        const struct woo_customer *c = &st->customers[i];
+
+        e->id = c->id;
+        e->s = ob == OB_NAME ? c->username : NULL;
+        e->k = ob == OB_REGISTERED ? c->created : c->id;
+    } else if (kind == WK_PRODUCTS) {
+        const struct woo_product *pr = &st->products[i];
+
+        e->id = pr->id;
+        e->s = ob == OB_TITLE ? pr->name : ob == OB_SLUG ? pr->slug : NULL;
+        e->k = ob == OB_DATE ? pr->created : ob == OB_MODIFIED ? pr->modified : pr->id;
+    } else {
+        const struct woo_order *o = &st->orders[i];
+
+        e->id = o->id;
+        e->s = NULL;
+        e->k = ob == OB_DATE ? o->created : ob == OB_MODIFIED ? o->modified : o->id;
+    }
+}
+
+/*
+ * Every record of an entity (deleted or not) ascending by (key, id) under `ob`, from the
+ * cache when no write happened since it was built; descending is the same walked backwards
+ * (ties by id follow the direction). NULL when out of memory: the caller sorts itself.
+ */
+static const uint32_t *
+sorted_index(struct woo_state *st, int kind, enum orderby ob, size_t n)
+{
+    uint32_t      **slot = &st->sorted[kind][ob];
+    uint32_t       *idx;
+    struct sortent *e;
+    size_t          i;
+
+    if (*slot != NULL && st->sorted_n[kind][ob] == n && st->sorted_gen[kind][ob] == st->data_gen)
+        return *slot;
+    if (n >= UINT32_MAX)
+        return NULL;
+    free(*slot);
+    *slot = NULL;
+    idx = malloc((n + 1) * sizeof(*idx));
+    e = malloc((n + 1) * sizeof(*e));
+    if (idx == NULL || e == NULL) {
+        free(idx);
+        free(e);
+        return NULL;
+    }
+    for (i = 0; i < n; i++)
+        sort_key(st, kind, ob, i, &e[i]);
+    sort_desc = false;
+    qsort(e, n, sizeof(*e), sortent_cmp);
+    for (i = 0; i < n; i++)
+        idx[i] = (uint32_t)e[i].idx;
+    free(e);
+    *slot = idx;
+    st->sorted_n[kind][ob] = n;
+    st->sorted_gen[kind][ob] = st->data_gen;
+    return idx;
+}
+
+/* First entry of the requested page among the matches (page_headers clamps it the same). */
+static size_t
+page_start(const struct listq *q)
+{
+    return (size_t)(q->offset >= 0 ? q->offset : (q->page - 1) * q->per_page);
+}
+
 /* Link header entry: the request's query (deduplicated, last value) with page=N. */
 static void
 add_link(struct sbx_resp *resp, struct woo_state *st, struct sbx_req *req, const char *rel,
@@ -486,17 +562,25 @@ list_customers(struct woo_state *st, struct sbx_req *req, struct sbx_resp *resp)
     size_t          from;
     size_t          to;
     struct sbx_jw   w;
+    const uint32_t *idx;
+    size_t          k;
+    size_t          start;
 
     if (parse_listq(st, req, resp, &q, obs, OB_NAME, false, false) < 0)
         return;
+    start = page_start(&q);
     e = malloc((st->ncustomers + 1) * sizeof(*e));
     if (e == NULL) {
         woo_error(resp, 500, "internal_error", "Out of memory.");
         return;
     }
-    for (i = 0; i < st->ncustomers; i++) {
-        const struct woo_customer *c = &st->customers[i];
+    idx = q.orderby == OB_INCLUDE ? NULL : sorted_index(st, WK_CUSTOMERS, q.orderby,
+                                                          st->ncustomers);
+    for (k = 0; k < st->ncustomers; k++) {
+        const struct woo_customer *c;
 
+        i = idx == NULL ? k : idx[q.desc ? st->ncustomers - 1 - k : k];
+        c = &st->customers[i];
         if (c->deleted || !listq_match(&q, c->id, c->created, c->modified))
             continue;
         if (role != NULL && strcmp(role, "all") != 0 && strcmp(role, "customer") != 0)
@@ -507,6 +591,13 @@ list_customers(struct woo_state *st, struct sbx_req *req, struct sbx_resp *resp)
             !contains(c->first_name, q.search) && !contains(c->last_name, q.search) &&
             !contains(c->username, q.search))
             continue;
+        if (idx != NULL) {
+            /* Already in order: keep only the page. */
+            if (n >= start && n - start < (size_t)q.per_page)
+                e[n - start].idx = i;
+            n++;
+            continue;
+        }
         e[n].id = c->id;
         e[n].idx = i;
         e[n].s = q.orderby == OB_NAME ? c->username : NULL;
@@ -515,13 +606,14 @@ list_customers(struct woo_state *st, struct sbx_req *req, struct sbx_resp *resp)
                                             : c->id;
         n++;
     }
-    sort_entries(e, n, &q);
+    if (idx == NULL)
+        sort_entries(e, n, &q);
     page_headers(resp, st, req, &q, n, &from, &to);
     woo_json_headers(resp);
     sbx_jw_init(&w, resp->body);
     sbx_jw_arr(&w);
     for (i = from; i < to; i++)
-        woo_render_customer(&w, st, &st->customers[e[i].idx]);
+        woo_render_customer(&w, st, &st->customers[e[idx != NULL ? i - from : i].idx]);
     sbx_jw_arr_end(&w);
     free(e);
 }
@@ -544,9 +636,13 @@ list_products(struct woo_state *st, struct sbx_req *req, struct sbx_resp *resp)
     size_t          from;
     size_t          to;
     struct sbx_jw   w;
+    const uint32_t *idx;
+    size_t          k;
+    size_t          start;
 
     if (parse_listq(st, req, resp, &q, post_obs, OB_DATE, true, true) < 0)
         return;
+    start = page_start(&q);
     if (status != NULL && strcmp(status, "any") == 0)
         status = NULL;
     e = malloc((st->nproducts + 1) * sizeof(*e));
@@ -554,9 +650,13 @@ list_products(struct woo_state *st, struct sbx_req *req, struct sbx_resp *resp)
         woo_error(resp, 500, "internal_error", "Out of memory.");
         return;
     }
-    for (i = 0; i < st->nproducts; i++) {
-        const struct woo_product *pr = &st->products[i];
+    idx = q.orderby == OB_INCLUDE ? NULL : sorted_index(st, WK_PRODUCTS, q.orderby,
+                                                          st->nproducts);
+    for (k = 0; k < st->nproducts; k++) {
+        const struct woo_product *pr;
 
+        i = idx == NULL ? k : idx[q.desc ? st->nproducts - 1 - k : k];
+        pr = &st->products[i];
         if (pr->deleted || !listq_match(&q, pr->id, pr->created, pr->modified))
             continue;
         if (status == NULL ? strcmp(pr->status, "trash") == 0 : !status_in(pr->status, status))
@@ -573,6 +673,12 @@ list_products(struct woo_state *st, struct sbx_req *req, struct sbx_resp *resp)
         }
         if (q.search != NULL && !contains(pr->name, q.search) && !contains(pr->sku, q.search))
             continue;
+        if (idx != NULL) {
+            if (n >= start && n - start < (size_t)q.per_page)
+                e[n - start].idx = i;
+            n++;
+            continue;
+        }
         e[n].id = pr->id;
         e[n].idx = i;
         e[n].s = q.orderby == OB_TITLE ? pr->name : q.orderby == OB_SLUG ? pr->slug : NULL;
@@ -582,13 +688,14 @@ list_products(struct woo_state *st, struct sbx_req *req, struct sbx_resp *resp)
                                             : pr->id;
         n++;
     }
-    sort_entries(e, n, &q);
+    if (idx == NULL)
+        sort_entries(e, n, &q);
     page_headers(resp, st, req, &q, n, &from, &to);
     woo_json_headers(resp);
     sbx_jw_init(&w, resp->body);
     sbx_jw_arr(&w);
     for (i = from; i < to; i++)
-        woo_render_product(&w, st, &st->products[e[i].idx]);
+        woo_render_product(&w, st, &st->products[e[idx != NULL ? i - from : i].idx]);
     sbx_jw_arr_end(&w);
     free(e);
 }
@@ -606,9 +713,13 @@ list_orders(struct woo_state *st, struct sbx_req *req, struct sbx_resp *resp)
     size_t          from;
     size_t          to;
     struct sbx_jw   w;
+    const uint32_t *idx;
+    size_t          k;
+    size_t          start;
 
     if (parse_listq(st, req, resp, &q, post_obs, OB_DATE, true, true) < 0)
         return;
+    start = page_start(&q);
     if (status != NULL && strcmp(status, "any") == 0)
         status = NULL;
     if (cust != NULL && sbx_parse_i64(cust, 0, INT64_MAX, &cid) < 0) {
@@ -620,9 +731,13 @@ list_orders(struct woo_state *st, struct sbx_req *req, struct sbx_resp *resp)
         woo_error(resp, 500, "internal_error", "Out of memory.");
         return;
     }
-    for (i = 0; i < st->norders; i++) {
-        const struct woo_order *o = &st->orders[i];
+    idx = q.orderby == OB_INCLUDE ? NULL : sorted_index(st, WK_ORDERS, q.orderby,
+                                                          st->norders);
+    for (k = 0; k < st->norders; k++) {
+        const struct woo_order *o;
 
+        i = idx == NULL ? k : idx[q.desc ? st->norders - 1 - k : k];
+        o = &st->orders[i];
         if (o->deleted || !listq_match(&q, o->id, o->created, o->modified))
             continue;
         if (status == NULL ? strcmp(o->status, "trash") == 0 : !status_in(o->status, status))
@@ -633,6 +748,12 @@ list_orders(struct woo_state *st, struct sbx_req *req, struct sbx_resp *resp)
             !contains(o->billing.first_name, q.search) &&
             !contains(o->billing.last_name, q.search))
             continue;
+        if (idx != NULL) {
+            if (n >= start && n - start < (size_t)q.per_page)
+                e[n - start].idx = i;
+            n++;
+            continue;
+        }
         e[n].id = o->id;
         e[n].idx = i;
         e[n].s = NULL;
@@ -642,13 +763,14 @@ list_orders(struct woo_state *st, struct sbx_req *req, struct sbx_resp *resp)
                                             : o->id;
         n++;
     }
-    sort_entries(e, n, &q);
+    if (idx == NULL)
+        sort_entries(e, n, &q);
     page_headers(resp, st, req, &q, n, &from, &to);
     woo_json_headers(resp);
     sbx_jw_init(&w, resp->body);
     sbx_jw_arr(&w);
     for (i = from; i < to; i++)
-        woo_render_order(&w, st, &st->orders[e[i].idx]);
+        woo_render_order(&w, st, &st->orders[e[idx != NULL ? i - from : i].idx]);
     sbx_jw_arr_end(&w);
     free(e);
 }

@@ -517,6 +517,11 @@ woo_free_data(struct woo_state *st)
     st->orders = NULL;
     st->hooks = NULL;
     st->ncustomers = st->nproducts = st->norders = st->nhooks = 0;
+    for (i = 0; i < 3 * 8; i++) {
+        free(st->sorted[i / 8][i % 8]);
+        st->sorted[i / 8][i % 8] = NULL;
+    }
+    st->data_gen++;
     st->cap_customers = st->cap_products = st->cap_orders = st->cap_hooks = 0;
     if (st->arena != NULL)
         sbx_arena_free(st->arena);
