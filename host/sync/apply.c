@@ -169,7 +169,9 @@ hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len, stru
 /* A batch element: {"i": internal id, "e": external id, "u": updated_at ms, "h": hash,
  * "r": record}. The same shape feeds every statement below. */
 
-#define SQL_BATCH "jsonb_to_recordset($3::jsonb) AS b(i bigint, e text, u bigint, h text, r jsonb)"
+/* The page's batch: "@B@" is replaced by the rows of one action of the statement's "sxb" CTE
+ * (see build_statement), so one page is parsed once, whatever the number of statements. */
+#define SQL_BATCH "@B@"
 
 #define SQL_CUSTOMER_FIELDS \
     "CROSS JOIN LATERAL jsonb_to_record(b.r) AS f(company_name text, first_name text, " \
@@ -287,48 +289,47 @@ static const char sql_variant_archive_missing[] =
     "  AND p.status <> 'archived' AND NOT (p.id = ANY (SELECT (e)::bigint FROM "
     "  jsonb_array_elements_text($4::jsonb) e))";
 
+#define SQL_ORDER_X \
+    "(SELECT b.i, f.* FROM " SQL_BATCH " " \
+    "  CROSS JOIN LATERAL jsonb_to_record(b.r) AS f(number text, status text, " \
+    "    financial_status text, currency text, taxes_included jsonb, subtotal_minor jsonb, " \
+    "    discount_minor jsonb, shipping_minor jsonb, tax_minor jsonb, total_minor jsonb, " \
+    "    refunded_minor jsonb, billing_address jsonb, shipping_address jsonb, note text, " \
+    "    created_at jsonb, cancelled_at jsonb, raw jsonb, customer jsonb)) x "
+
+#define SQL_ORDER_COLUMNS \
+    "company_id, number, status, currency, taxes_included, subtotal_minor, discount_minor, " \
+    "shipping_minor, tax_minor, total_minor, refunded_minor, billing_address, shipping_address, " \
+    "notes, issued_at, cancelled_at, external_data, origin_integration_id"
+
+#define SQL_ORDER_EXPRS \
+    "(SELECT m.internal_id FROM integration_mappings m WHERE m.integration_id = $1 " \
+    "   AND m.entity = 'customer' AND m.external_id = x.customer->>'external_id'), " \
+    " left(x.number, 100), " \
+    " CASE WHEN x.status = 'cancelled' THEN 'cancelled' WHEN x.status = 'draft' THEN 'draft' " \
+    "      WHEN x.financial_status IN ('pending', 'authorized', 'partially_paid', 'paid', " \
+    "        'partially_refunded', 'refunded', 'voided') THEN x.financial_status " \
+    "      ELSE 'issued' END, " \
+    " coalesce(substring(x.currency FROM '^[A-Z]{3}$'), 'XXX'), " \
+    " coalesce(sx_bool(x.taxes_included), false), coalesce(sx_int(x.subtotal_minor), 0), " \
+    " coalesce(sx_int(x.discount_minor), 0), coalesce(sx_int(x.shipping_minor), 0), " \
+    " coalesce(sx_int(x.tax_minor), 0), coalesce(sx_int(x.total_minor), 0), " \
+    " greatest(coalesce(sx_int(x.refunded_minor), 0), 0), " \
+    " CASE WHEN jsonb_typeof(x.billing_address) = 'object' THEN x.billing_address END, " \
+    " CASE WHEN jsonb_typeof(x.shipping_address) = 'object' THEN x.shipping_address END, " \
+    " left(x.note, 10000), sx_time(x.created_at), sx_time(x.cancelled_at), " \
+    " coalesce(x.raw, '{}'::jsonb), $1 "
+
 static const char sql_order_insert[] =
-    "INSERT INTO invoices (id, organization_id, currency, origin_integration_id) "
-    "SELECT b.i, $2, 'XXX', $1::bigint FROM " SQL_BATCH;
+    "INSERT INTO invoices (id, organization_id, " SQL_ORDER_COLUMNS ") "
+    "SELECT x.i, $2, " SQL_ORDER_EXPRS " FROM " SQL_ORDER_X;
 
 static const char sql_order_update[] =
-    "UPDATE invoices v SET "
-    "  company_id = (SELECT m.internal_id FROM integration_mappings m WHERE m.integration_id = $1 "
-    "    AND m.entity = 'customer' AND m.external_id = x.customer->>'external_id'), "
-    "  number = left(x.number, 100), "
-    "  status = CASE WHEN x.status = 'cancelled' THEN 'cancelled' "
-    "                WHEN x.status = 'draft' THEN 'draft' "
-    "                WHEN x.financial_status IN ('pending', 'authorized', 'partially_paid', "
-    "                  'paid', 'partially_refunded', 'refunded', 'voided') "
-    "                THEN x.financial_status ELSE 'issued' END, "
-    "  currency = coalesce(substring(x.currency FROM '^[A-Z]{3}$'), 'XXX'), "
-    "  taxes_included = coalesce(sx_bool(x.taxes_included), false), "
-    "  subtotal_minor = coalesce(sx_int(x.subtotal_minor), 0), "
-    "  discount_minor = coalesce(sx_int(x.discount_minor), 0), "
-    "  shipping_minor = coalesce(sx_int(x.shipping_minor), 0), "
-    "  tax_minor = coalesce(sx_int(x.tax_minor), 0), "
-    "  total_minor = coalesce(sx_int(x.total_minor), 0), "
-    "  refunded_minor = greatest(coalesce(sx_int(x.refunded_minor), 0), 0), "
-    "  billing_address = CASE WHEN jsonb_typeof(x.billing_address) = 'object' "
-    "                         THEN x.billing_address END, "
-    "  shipping_address = CASE WHEN jsonb_typeof(x.shipping_address) = 'object' "
-    "                          THEN x.shipping_address END, "
-    "  notes = left(x.note, 10000), "
-    "  issued_at = sx_time(x.created_at), "
-    "  cancelled_at = sx_time(x.cancelled_at), "
-    "  external_data = coalesce(x.raw, '{}'::jsonb), "
-    "  origin_integration_id = $1 "
-    "FROM (SELECT b.i, f.* FROM " SQL_BATCH " "
-    "  CROSS JOIN LATERAL jsonb_to_record(b.r) AS f(number text, status text, "
-    "    financial_status text, currency text, taxes_included jsonb, subtotal_minor jsonb, "
-    "    discount_minor jsonb, shipping_minor jsonb, tax_minor jsonb, total_minor jsonb, "
-    "    refunded_minor jsonb, billing_address jsonb, shipping_address jsonb, note text, "
-    "    created_at jsonb, cancelled_at jsonb, raw jsonb, customer jsonb)) x "
-    "WHERE v.id = x.i AND v.organization_id = $2";
+    "UPDATE invoices v SET (" SQL_ORDER_COLUMNS ") = ROW(" SQL_ORDER_EXPRS ") "
+    "FROM " SQL_ORDER_X " WHERE v.id = x.i AND v.organization_id = $2";
 
 static const char sql_order_lines_delete[] =
-    "DELETE FROM invoice_lines WHERE invoice_id = ANY (SELECT (b->>'i')::bigint "
-    "FROM jsonb_array_elements($1::jsonb) b)";
+    "DELETE FROM invoice_lines WHERE invoice_id IN (SELECT b.i FROM " SQL_BATCH ")";
 
 static const char sql_order_lines_insert[] =
     "INSERT INTO invoice_lines (invoice_id, product_id, kind, description, sku, quantity, "
@@ -348,7 +349,7 @@ static const char sql_order_lines_insert[] =
     "  l.n::integer, jsonb_strip_nulls(jsonb_build_object('external_id', l.external_id, "
     "    'product_external_id', l.product_external_id, "
     "    'variant_external_id', l.variant_external_id)) "
-    "FROM jsonb_to_recordset($2::jsonb) AS b(i bigint, r jsonb) "
+    "FROM " SQL_BATCH " "
     "CROSS JOIN LATERAL ROWS FROM (jsonb_to_recordset(CASE WHEN jsonb_typeof(b.r->'lines') = "
     "  'array' THEN b.r->'lines' ELSE '[]' END) AS (external_id text, product_external_id text, "
     "  variant_external_id text, sku text, title text, quantity jsonb, unit_price_minor jsonb, "
@@ -359,7 +360,7 @@ static const char sql_order_lines_insert[] =
     "SELECT b.i, NULL, 'shipping', left(coalesce(s.title, 'Shipping'), 2000), NULL, 1, "
     "  coalesce(sx_int(s.amount_minor), 0), 0, coalesce(sx_int(s.tax_minor), 0), "
     "  coalesce(sx_int(s.amount_minor), 0), NULL, (10000 + s.n)::integer, '{}'::jsonb "
-    "FROM jsonb_to_recordset($2::jsonb) AS b(i bigint, r jsonb) "
+    "FROM " SQL_BATCH " "
     "CROSS JOIN LATERAL ROWS FROM (jsonb_to_recordset(CASE WHEN jsonb_typeof(b.r->'shipping') = "
     "  'array' THEN b.r->'shipping' ELSE '[]' END) AS (title text, amount_minor jsonb, "
     "  tax_minor jsonb)) WITH ORDINALITY AS s(title, amount_minor, tax_minor, n)";
@@ -369,10 +370,20 @@ static const char sql_order_delete[] =
     "FROM " SQL_BATCH " "
     "WHERE v.id = b.i AND v.organization_id = $2";
 
+static const char sql_variant_mapping_upsert[] =
+    "INSERT INTO integration_mappings (integration_id, entity, internal_id, external_id, "
+    "  external_updated_at, internal_updated_at, content_hash, last_synced_at, last_direction) "
+    "SELECT $1, 'variant', b.i, b.e, to_timestamp(b.u / 1000.0), now(), NULL, now(), 'import' "
+    "FROM jsonb_to_recordset($3::jsonb) AS b(i bigint, e text, u bigint) "
+    "WHERE $2::bigint IS NOT NULL "
+    "ON CONFLICT (integration_id, entity, external_id) DO UPDATE SET "
+    "  internal_id = EXCLUDED.internal_id, external_updated_at = EXCLUDED.external_updated_at, "
+    "  internal_updated_at = now(), last_synced_at = now(), last_direction = 'import'";
+
 static const char sql_mapping_upsert[] =
     "INSERT INTO integration_mappings (integration_id, entity, internal_id, external_id, "
     "  external_updated_at, internal_updated_at, content_hash, last_synced_at, last_direction) "
-    "SELECT $1, $2, b.i, b.e, to_timestamp(b.u / 1000.0), now(), b.h, now(), 'import' "
+    "SELECT $1, '@E@', b.i, b.e, to_timestamp(b.u / 1000.0), now(), b.h, now(), 'import' "
     "FROM " SQL_BATCH " "
     "ON CONFLICT (integration_id, entity, external_id) DO UPDATE SET "
     "  internal_id = EXCLUDED.internal_id, external_updated_at = EXCLUDED.external_updated_at, "
@@ -410,14 +421,15 @@ query3(struct hub_db *db, const char *sql, const char *p1, const char *p2, const
     return hub_db_query(db, sql, 3, params, out, err);
 }
 
-/* Append {"i":id,"e":ext,"u":ms,"h":hash,"r":record} to a JSON array under construction. */
+/* Append {"i":id,"a":action,"e":ext,"u":ms,"h":hash,"r":record} to a JSON array under
+ * construction. The action is n(ew), u(pdate) or d(elete). */
 static int
-batch_add(struct hub_buf *b, int64_t id, const struct hub_sync_rec *r)
+batch_add(struct hub_buf *b, int64_t id, char action, const struct hub_sync_rec *r)
 {
     int rc = hub_buf_puts(b, b->len > 1 ? "," : "");
 
-    rc |= hub_buf_printf(b, "{\"i\":%" PRId64 ",\"u\":%" PRId64 ",\"h\":\"%s\",\"e\":", id,
-                         r->upd_ms, r->hash);
+    rc |= hub_buf_printf(b, "{\"i\":%" PRId64 ",\"a\":\"%c\",\"u\":%" PRId64 ",\"h\":\"%s\","
+                         "\"e\":", id, action, r->upd_ms, r->hash);
     rc |= hub_buf_json_str(b, r->ext, strlen(r->ext));
     rc |= hub_buf_puts(b, ",\"r\":");
     rc |= hub_buf_append(b, r->json, r->json_len);
@@ -684,7 +696,7 @@ apply_variants(struct hub_db *db, const char *ids, const char *org, struct hub_s
     }
     rc = query3(db, sql_variant_upsert, ids, org, batch.data, NULL, err);
     if (rc == 0)
-        rc = query3(db, sql_mapping_upsert, ids, "variant", batch.data, NULL, err);
+        rc = query3(db, sql_variant_mapping_upsert, ids, org, batch.data, NULL, err);
     if (rc < 0)
         goto out;
 archive:
@@ -711,20 +723,55 @@ out:
 
 /* ---- the page ------------------------------------------------------------------------------- */
 
-/* Apply the classified records [from, to) of the page with set-based statements. */
+/* Append `frag` with every "@B@" replaced by the batch rows matching `cond` (an SQL condition
+ * on the action column, NULL for all rows) and "@E@" by `entity`. */
+static int
+append_fragment(struct hub_buf *out, const char *frag, const char *cond, const char *entity)
+{
+    const char *p = frag, *q;
+    int         rc = 0;
+
+    while ((q = strchr(p, '@')) != NULL) {
+        if (strncmp(q, "@B@", 3) == 0) {
+            rc |= hub_buf_append(out, p, (size_t)(q - p));
+            if (cond == NULL)
+                rc |= hub_buf_puts(out, "sxb b");
+            else
+                rc |= hub_buf_printf(out, "(SELECT * FROM sxb WHERE sxb.a %s) b", cond);
+            p = q + 3;
+        } else if (strncmp(q, "@E@", 3) == 0) {
+            rc |= hub_buf_append(out, p, (size_t)(q - p));
+            rc |= hub_buf_puts(out, entity);
+            p = q + 3;
+        } else {
+            rc |= hub_buf_append(out, p, (size_t)(q - p) + 1);
+            p = q + 1;
+        }
+    }
+    rc |= hub_buf_puts(out, p);
+    return rc;
+}
+
+/*
+ * Apply the classified records [from, to) of the page. The batch is sent once: one statement
+ * whose data-modifying CTEs insert, update and archive the rows, rewrite invoice lines and
+ * upsert the mappings, all reading the same parsed batch ("sxb"). Products then get their
+ * variants in a second round.
+ */
 static int
 apply_set(struct hub_db *db, const char *ids, const char *org, const struct entity_sql *es,
           struct hub_sync_page *page, struct classified *cls, size_t from, size_t to,
           struct hub_sync_counts *counts, struct hub_error *err)
 {
-    struct hub_buf ins, upd, del, all;
-    size_t         i, nnew = 0, k = 0;
+    struct hub_buf batch, sql;
+    size_t         i, nnew = 0, nupd = 0, ndel = 0, k = 0, n = 0;
     int64_t       *newids = NULL;
-    int            rc = 0;
+    int            rc = 0, order = strcmp(es->name, "order") == 0;
 
     for (i = from; i < to; i++) {
-        if (cls[i].action == ACT_NEW)
-            nnew++;
+        nnew += cls[i].action == ACT_NEW;
+        nupd += cls[i].action == ACT_UPDATE;
+        ndel += cls[i].action == ACT_DELETE;
     }
     if (nnew > 0) {
         newids = calloc(nnew, sizeof(*newids));
@@ -736,62 +783,70 @@ apply_set(struct hub_db *db, const char *ids, const char *org, const struct enti
             return rc;
         }
     }
-    hub_buf_init(&ins, HUB_SYNC_PAGE_MAX_BYTES * 2);
-    hub_buf_init(&upd, HUB_SYNC_PAGE_MAX_BYTES * 2);
-    hub_buf_init(&del, HUB_SYNC_PAGE_MAX_BYTES * 2);
-    hub_buf_init(&all, HUB_SYNC_PAGE_MAX_BYTES * 2);
-    hub_buf_puts(&ins, "[");
-    hub_buf_puts(&upd, "[");
-    hub_buf_puts(&del, "[");
-    hub_buf_puts(&all, "[");
+    hub_buf_init(&batch, HUB_SYNC_PAGE_MAX_BYTES * 2);
+    hub_buf_init(&sql, 1 << 20);
+    hub_buf_puts(&batch, "[");
     for (i = from; i < to && rc == 0; i++) {
-        struct hub_buf *b = NULL;
+        char a;
 
         if (cls[i].action == ACT_NEW) {
             cls[i].internal_id = newids[k++];
-            b = &ins;
+            a = 'n';
         } else if (cls[i].action == ACT_UPDATE) {
-            b = &upd;
+            a = 'u';
         } else if (cls[i].action == ACT_DELETE) {
-            b = &del;
-        }
-        if (b == NULL)
+            a = 'd';
+        } else {
             continue;
-        rc = batch_add(b, cls[i].internal_id, &page->recs[i]);
-        if (rc == 0)
-            rc = batch_add(&all, cls[i].internal_id, &page->recs[i]);
+        }
+        rc = batch_add(&batch, cls[i].internal_id, a, &page->recs[i]);
+        n++;
     }
     if (rc == 0)
-        rc = hub_buf_puts(&ins, "]") | hub_buf_puts(&upd, "]") | hub_buf_puts(&del, "]") |
-             hub_buf_puts(&all, "]");
+        rc = hub_buf_puts(&batch, "]");
     if (rc != 0) {
         rc = hub_error_set(err, HUB_E_LIMIT, "page batch too large");
         goto out;
     }
-
-    /* Orders insert a bare invoice then update it, so one statement holds the mapping. */
-    if (ins.len > 2)
-        rc = query3(db, es->insert, ids, org, ins.data, NULL, err);
-    if (rc == 0 && strcmp(es->name, "order") == 0 && ins.len > 2)
-        rc = query3(db, es->update, ids, org, ins.data, NULL, err);
-    if (rc == 0 && upd.len > 2)
-        rc = query3(db, es->update, ids, org, upd.data, NULL, err);
-    if (rc == 0 && del.len > 2)
-        rc = query3(db, es->del, ids, org, del.data, NULL, err);
+    if (n > 0) {
+        rc = hub_buf_puts(&sql, "WITH sxb AS MATERIALIZED (SELECT * FROM jsonb_to_recordset("
+                          "$3::jsonb) AS x(i bigint, a text, e text, u bigint, h text, r jsonb))");
+        if (nnew > 0) {
+            rc |= hub_buf_puts(&sql, ", s_ins AS (");
+            rc |= append_fragment(&sql, es->insert, "= 'n'", es->name);
+            rc |= hub_buf_puts(&sql, ")");
+        }
+        if (nupd > 0) {
+            rc |= hub_buf_puts(&sql, ", s_upd AS (");
+            rc |= append_fragment(&sql, es->update, "= 'u'", es->name);
+            rc |= hub_buf_puts(&sql, ")");
+        }
+        if (ndel > 0) {
+            rc |= hub_buf_puts(&sql, ", s_del AS (");
+            rc |= append_fragment(&sql, es->del, "= 'd'", es->name);
+            rc |= hub_buf_puts(&sql, ")");
+        }
+        if (order && nupd > 0) {
+            rc |= hub_buf_puts(&sql, ", s_ldel AS (");
+            rc |= append_fragment(&sql, sql_order_lines_delete, "= 'u'", es->name);
+            rc |= hub_buf_puts(&sql, ")");
+        }
+        if (order && nnew + nupd > 0) {
+            rc |= hub_buf_puts(&sql, ", s_lins AS (");
+            rc |= append_fragment(&sql, sql_order_lines_insert, "IN ('n', 'u')", es->name);
+            rc |= hub_buf_puts(&sql, ")");
+        }
+        rc |= hub_buf_puts(&sql, ", s_map AS (");
+        rc |= append_fragment(&sql, sql_mapping_upsert, NULL, es->name);
+        rc |= hub_buf_puts(&sql, ") SELECT 1");
+        if (rc != 0) {
+            rc = hub_error_set(err, HUB_E_LIMIT, "statement too large");
+            goto out;
+        }
+        rc = query3(db, sql.data, ids, org, batch.data, NULL, err);
+    }
     if (rc == 0 && strcmp(es->name, "product") == 0)
         rc = apply_variants(db, ids, org, page, cls, from, to, err);
-    if (rc == 0 && strcmp(es->name, "order") == 0 && all.len > 2) {
-        const char *p[2] = { all.data, NULL };
-
-        rc = hub_db_query(db, sql_order_lines_delete, 1, p, NULL, err);
-        if (rc == 0) {
-            const char *p2[2] = { ids, all.data };
-
-            rc = hub_db_query(db, sql_order_lines_insert, 2, p2, NULL, err);
-        }
-    }
-    if (rc == 0 && all.len > 2)
-        rc = query3(db, sql_mapping_upsert, ids, es->name, all.data, NULL, err);
     if (rc < 0)
         goto out;
     for (i = from; i < to; i++) {
@@ -804,10 +859,8 @@ apply_set(struct hub_db *db, const char *ids, const char *org, const struct enti
     }
 out:
     free(newids);
-    hub_buf_free(&ins);
-    hub_buf_free(&upd);
-    hub_buf_free(&del);
-    hub_buf_free(&all);
+    hub_buf_free(&batch);
+    hub_buf_free(&sql);
     return rc;
 }
 
