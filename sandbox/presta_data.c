@@ -268,6 +268,12 @@ str_hash(const char *s)
 
     for (; *s != '\0'; s++)
         h = (h ^ (unsigned char)*s) * 16777619u;
+    /* FNV's low bits are weak for strings differing at the end (dates): mix (murmur3). */
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
     return h;
 }
 
@@ -318,20 +324,37 @@ strtab_copy(struct ps_strtab *t, const char *s, size_t len)
     return d;
 }
 
+/*
+ * A small direct-mapped cache of recent strings in front of the table: most values are a
+ * few constants ("0", "1", "0.000000"), and the big table's slots are cache misses.
+ */
+#define PS_FRONT 16384
+static uint32_t front_hash[PS_FRONT];
+static uint32_t front_id[PS_FRONT];
+
 uint32_t
 ps_intern(struct ps_state *st, const char *s)
 {
     struct ps_strtab *t = &st->strs;
+    uint32_t          hash;
     uint32_t          h;
     uint32_t          id;
+    uint32_t          fi;
 
     if (s == NULL || s[0] == '\0')
         return 0;
+    hash = str_hash(s);
+    fi = hash % PS_FRONT;
+    if (front_id[fi] != 0 && front_hash[fi] == hash && strcmp(t->s[front_id[fi]], s) == 0)
+        return front_id[fi];
     if (((size_t)t->n + 1) * 2 > (size_t)t->mask && strtab_grow(t) < 0)
         return 0;
-    for (h = str_hash(s) & t->mask; (id = t->slots[h]) != 0; h = (h + 1) & t->mask) {
-        if (strcmp(t->s[id], s) == 0)
+    for (h = hash & t->mask; (id = t->slots[h]) != 0; h = (h + 1) & t->mask) {
+        if (strcmp(t->s[id], s) == 0) {
+            front_hash[fi] = hash;
+            front_id[fi] = id;
             return id;
+        }
     }
     if (t->n >= t->cap) {
         uint32_t     ncap = t->cap * 2;
@@ -359,6 +382,7 @@ strtab_init(struct ps_strtab *t)
         return -1;
     t->s[0] = "";
     t->n = 1;
+    memset(front_id, 0, sizeof(front_id));
     return strtab_grow(t);
 }
 
@@ -373,6 +397,7 @@ strtab_free(struct ps_strtab *t)
     free(t->s);
     free(t->slots);
     memset(t, 0, sizeof(*t));
+    memset(front_id, 0, sizeof(front_id));
 }
 
 /* ------------------------------------------------------------------ rows */
@@ -651,11 +676,28 @@ static void
 set(struct ps_state *st, struct ps_res *r, struct ps_row *row, const char *field,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* ps_field_index memoised by (resource, name pointer): the seed names fields by literals. */
+static int
+seed_field(const struct ps_res *r, const char *field)
+{
+    static const struct ps_res *m_r[256];
+    static const char          *m_f[256];
+    static int                  m_i[256];
+    size_t                      k = (((uintptr_t)field >> 3) ^ ((uintptr_t)r >> 4)) % 256;
+
+    if (m_r[k] != r || m_f[k] != field) {
+        m_r[k] = r;
+        m_f[k] = field;
+        m_i[k] = ps_field_index(r, field);
+    }
+    return m_i[k];
+}
+
 static void
 set(struct ps_state *st, struct ps_res *r, struct ps_row *row, const char *field,
     const char *fmt, ...)
 {
-    int     i = ps_field_index(r, field);
+    int     i = seed_field(r, field);
     va_list ap;
     char    buf[512];
 
