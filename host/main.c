@@ -34,15 +34,15 @@ static const char usage_main[] =
     "  plugin list        list the connectors in the plugin folder and why any is refused\n"
     "  keygen FILE        create a master key file for encrypting secrets (mode 0600)\n"
     "  selftest           enqueue jobs and wait until running hubs have run them all\n"
-    "  org                create and list organizations\n"
-    "  integrations       create, list, pause and resume integrations\n"
+    "  org                create, list and delete organizations\n"
+    "  integrations       create, list, pause, resume, connect (OAuth) and test integrations\n"
     "  sync               start sync runs, follow their progress, read the sync logs\n"
     "  version            print the hub and SDK ABI versions\n"
     "\n"
-    "Run `simplix-hub COMMAND --help` for a command's options. Settings come from a config\n"
-    "file (--config), then the environment (DATABASE_URL, SX_LISTEN, SX_PLUGIN_DIR,\n"
-    "SX_PUBLIC_URL, SX_MASTER_KEY_FILE, SX_WORKERS, SX_LOG_LEVEL, SX_LOG_FORMAT, ...), then\n"
-    "flags. See docs/OPERATIONS.md.\n";
+    "Run `simplix-hub COMMAND --help` for a command's options. serve and migrate take settings\n"
+    "from a config file (--config), then the environment (DATABASE_URL, SX_LISTEN,\n"
+    "SX_PLUGIN_DIR, SX_PUBLIC_URL, SX_MASTER_KEY_FILE, SX_WORKERS, SX_LOG_LEVEL, ...), then\n"
+    "flags; the other commands read the environment. See docs/OPERATIONS.md.\n";
 
 static const char usage_serve[] =
     "Usage: simplix-hub serve [OPTIONS]\n"

@@ -278,7 +278,9 @@ integrations_connect_or_test(struct hub_db *db, const char *what, int64_t id,
     snprintf(ids, sizeof(ids), "%" PRId64, id);
     rc = cli_rt_open(&c, err);
     if (rc == 0 && strcmp(what, "connect") == 0) {
-        if (c.cfg.public_url[0] == '\0')
+        /* The default (derived from the listen address) is rarely what the platform reaches:
+         * the redirect URI must be said explicitly. */
+        if (getenv("SX_PUBLIC_URL") == NULL || getenv("SX_PUBLIC_URL")[0] == '\0')
             rc = hub_error_set(err, HUB_E_CONFIG, "set SX_PUBLIC_URL: the platform redirects the "
                                "browser to <public_url>/oauth/callback");
         else

@@ -77,6 +77,13 @@ health_main(void *arg)
             else if (n > 0)
                 hub_log_debug("sync", "scheduler enqueued %d job(s)", n);
         }
+        /* OAuth states older than a day are of no use to anyone: about every 10 minutes. */
+        if (hub->workers != NULL && tick % 300 == 150 && atomic_load(&hub->db_ok)) {
+            int64_t purged = 0;
+
+            if (hub_oauth_purge_states(&db, -1, &purged, &err) < 0)
+                hub_log_warn("oauth", "purging expired states failed: %s", err.msg);
+        }
         for (slept = 0; slept < HEALTH_INTERVAL_MS && !atomic_load(&hub->health_stop);
              slept += 100)
             usleep(100 * 1000);

@@ -1040,7 +1040,7 @@ hub_sync_schedule(struct hub_db *db, int *out_enqueued, struct hub_error *err)
                       "  AND e.entity IN ('customer', 'product', 'order') "
                       "  AND s.run_log_id IS NULL AND (s.run_started_at IS NULL OR "
                       "  s.run_started_at < now() - make_interval(secs => greatest(10, "
-                      "  coalesce((i.sync_settings->>'interval_s')::int, 900)))) "
+                      "  coalesce(sx_int(i.sync_settings->'interval_s'), 900)::int))) "
                       "LIMIT 1000", 0, NULL, &res, err);
     if (rc < 0)
         return rc;
