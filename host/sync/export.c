@@ -1,0 +1,351 @@
+/* The export side of the sync engine: Simplix changes from the outbox pushed with the
+ * connector's push(), the mapping recorded (docs/SYNC.md "Export"). */
+#include "sync/engine_internal.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "queue/queue.h"
+#include "queue/worker.h"
+#include "sync/apply.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- export ---------------------------------------------------------------------------------- */
+
+/* The canonical record of a Simplix row, with the integration's external id when mapped. */
+static const char sql_export_customer[] =
+    "SELECT jsonb_strip_nulls(jsonb_build_object("
+    "  'external_id', m.external_id, 'updated_at', to_char(c.updated_at AT TIME ZONE 'UTC', "
+    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'company_name', c.name, "
+    "  'first_name', c.contact_first_name, 'last_name', c.contact_last_name, 'email', c.email, "
+    "  'phone', c.phone, 'tax_exempt', c.tax_exempt, 'currency', c.currency, 'note', c.notes, "
+    "  'addresses', CASE WHEN c.address_line1 IS NULL AND c.city IS NULL THEN NULL ELSE "
+    "    jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('kind', 'billing', "
+    "    'line1', c.address_line1, 'line2', c.address_line2, 'city', c.city, 'region', c.region, "
+    "    'postal_code', c.postal_code, 'country_code', c.country_code))) END))::text, "
+    "  m.content_hash "
+    "FROM companies c LEFT JOIN integration_mappings m ON m.integration_id = $1 "
+    "  AND m.entity = 'customer' AND m.internal_id = c.id "
+    "WHERE c.id = $2 AND c.organization_id = $3";
+
+static const char sql_export_product[] =
+    "SELECT jsonb_strip_nulls(jsonb_build_object("
+    "  'external_id', m.external_id, 'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', "
+    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'title', p.name, 'description', p.description, "
+    "  'vendor', p.vendor, 'status', p.status, 'currency', p.currency, "
+    "  'variants', coalesce((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object("
+    "      'external_id', vm.external_id, 'title', v.name, 'sku', v.sku, 'barcode', v.barcode, "
+    "      'price_minor', v.price_minor, 'stock', v.stock, 'taxable', v.taxable, "
+    "      'position', v.position)) ORDER BY v.position, v.id) "
+    "    FROM products v LEFT JOIN integration_mappings vm ON vm.integration_id = $1 "
+    "      AND vm.entity = 'variant' AND vm.internal_id = v.id "
+    "    WHERE v.parent_id = p.id AND v.status <> 'archived'), "
+    "    jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('sku', p.sku, "
+    "      'barcode', p.barcode, 'price_minor', p.price_minor, 'stock', p.stock, "
+    "      'taxable', p.taxable))))))::text, m.content_hash "
+    "FROM products p LEFT JOIN integration_mappings m ON m.integration_id = $1 "
+    "  AND m.entity = 'product' AND m.internal_id = p.id "
+    "WHERE p.id = $2 AND p.organization_id = $3";
+
+struct export_counts {
+    int64_t processed, pushed, skipped, failed, examined;
+};
+
+/* Push one Simplix row. 0 pushed or skipped; HUB_E_TRANSIENT to stop and retry later;
+ * HUB_E_REJECTED when the platform refused this record (logged, the export goes on). */
+static int
+export_one(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
+           const char *entity, int64_t internal_id, struct export_counts *ec,
+           struct hub_buf *details, struct hub_error *err)
+{
+    const sx_entity_ops *ops = hub_plugin_entity(inst->plugin, hub_sync_entity_id(entity));
+    struct hub_sync_page pg;
+    struct hub_call      call;
+    sx_push_res          res;
+    PGresult            *r = NULL;
+    char                 ids[24], iid[24], org[24], *json = NULL, hash[65] = "";
+    const char          *p[6];
+    int64_t              parent = internal_id;
+    int                  rc;
+
+    snprintf(ids, sizeof(ids), "%" PRId64, in->id);
+    snprintf(org, sizeof(org), "%" PRId64, in->org);
+    if (strcmp(entity, "product") == 0) {
+        /* A variant row exports its product. */
+        snprintf(iid, sizeof(iid), "%" PRId64, internal_id);
+        p[0] = iid;
+        if (hub_db_query(db, "SELECT coalesce(parent_id, id) FROM products WHERE id = $1", 1, p,
+                         &r, err) == 0 && PQntuples(r) == 1)
+            parent = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        r = NULL;
+    }
+    snprintf(iid, sizeof(iid), "%" PRId64, parent);
+    p[0] = ids;
+    p[1] = iid;
+    p[2] = org;
+    rc = hub_db_query(db, strcmp(entity, "customer") == 0 ? sql_export_customer :
+                      sql_export_product, 3, p, &r, err);
+    if (rc < 0)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        ec->skipped++;
+        return 0;                  /* deleted since: nothing to send */
+    }
+    json = strdup(PQgetvalue(r, 0, 0));
+    if (!PQgetisnull(r, 0, 1))
+        snprintf(hash, sizeof(hash), "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    if (json == NULL)
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+
+    /* Unchanged since the last sync (an import brought exactly this): nothing to send. The
+     * hash compares the record without its updated_at, which a local touch changes. */
+    {
+        json_object *o = json_tokener_parse(json);
+        char         h2[65] = "";
+
+        if (o != NULL) {
+            json_object_object_add(o, "updated_at", json_object_new_string("1970-01-01T00:00:00Z"));
+            hub_sync_page_init(&pg);
+            if (hub_sync_page_add(&pg, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                                  strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)),
+                                  err) == 0)
+                snprintf(h2, sizeof(h2), "x%.63s", pg.recs[0].hash);
+            hub_sync_page_free(&pg);
+            json_object_put(o);
+        }
+        if (h2[0] != '\0' && strcmp(h2, hash) == 0) {
+            free(json);
+            ec->skipped++;
+            return 0;
+        }
+        snprintf(hash, sizeof(hash), "%s", h2);
+    }
+
+    ec->processed++;
+    memset(&res, 0, sizeof(res));
+    res.hdr.abi_version = SX_ABI_VERSION;
+    res.hdr.struct_size = sizeof(res);
+    hub_call_begin(&call, inst, db);
+    rc = ops->push(&call.cx, sx_cstr(json), &res);
+    rc = hub_call_result(&call, rc, "push()");
+    if (rc == 0 && (res.external_id.len == 0 || res.external_id.len > 512 ||
+                    res.external_id.ptr == NULL)) {
+        rc = SX_E_PROTOCOL;
+        hub_error_set(&call.err, rc, "push() returned no external id");
+    }
+    if (rc < 0) {
+        hub_error_set(err, hub_sync_retryable(rc) ? HUB_E_TRANSIENT : HUB_E_REJECTED, "%s %" PRId64
+                      ": %s", entity, internal_id, call.err.msg);
+        hub_call_end(&call);
+        free(json);
+        if (!hub_sync_retryable(rc)) {
+            ec->failed++;
+            if (details->len < 256 * 1024) {
+                hub_buf_printf(details, "%s{\"internal_id\":%" PRId64 ",\"error\":",
+                               details->len ? "," : "", internal_id);
+                hub_buf_json_str(details, err->msg, strlen(err->msg));
+                hub_buf_puts(details, "}");
+            }
+            return HUB_E_REJECTED;
+        }
+        return HUB_E_TRANSIENT;
+    }
+    /* The mapping records the platform's id and time, and the hash of what we sent: when the
+     * record comes back by the next import it is recognised as ours. */
+    {
+        char ext[520], upd[32];
+
+        snprintf(ext, sizeof(ext), "%.*s", (int)res.external_id.len, res.external_id.ptr);
+        snprintf(upd, sizeof(upd), "%" PRId64, res.external_updated_at);
+        hub_call_end(&call);
+        p[0] = ids;
+        p[1] = entity;
+        p[2] = iid;
+        p[3] = ext;
+        p[4] = upd;
+        p[5] = hash;
+        rc = hub_db_query(db, "INSERT INTO integration_mappings (integration_id, entity, "
+                          "internal_id, external_id, external_updated_at, internal_updated_at, "
+                          "content_hash, last_synced_at, last_direction) VALUES ($1, $2, $3, $4, "
+                          "CASE WHEN $5::bigint > 0 THEN to_timestamp($5::bigint / 1000.0) END, "
+                          "now(), $6, now(), 'export') "
+                          "ON CONFLICT (integration_id, entity, internal_id) DO UPDATE SET "
+                          "external_id = EXCLUDED.external_id, external_updated_at = "
+                          "coalesce(EXCLUDED.external_updated_at, integration_mappings.external_updated_at), "
+                          "internal_updated_at = now(), content_hash = EXCLUDED.content_hash, "
+                          "last_synced_at = now(), last_direction = 'export'", 6, p, NULL, err);
+    }
+    free(json);
+    if (rc < 0)
+        return rc;
+    ec->pushed++;
+    return 0;
+}
+
+int
+hub_sync_job_export(const struct hub_job *job, struct hub_job_run *run, void *ctx,
+                    struct hub_error *err)
+{
+    struct hub_sync     *s = ctx;
+    struct integ         in;
+    struct hub_instance *inst = NULL;
+    struct export_counts ec;
+    struct hub_buf       details;
+    json_object         *pl = json_tokener_parse(job->payload), *v;
+    int64_t              integration_id = 0, last = 0, log_id = 0;
+    char                 ids[24], org[24], lasts[24];
+    const char          *p[4];
+    PGresult            *res = NULL;
+    int                  rc, i, n;
+
+    if (pl != NULL && json_object_object_get_ex(pl, "integration_id", &v))
+        integration_id = json_object_get_int64(v);
+    json_object_put(pl);
+    if (integration_id <= 0)
+        return hub_error_set(err, HUB_E_INVALID, "sync.export payload needs integration_id");
+    rc = hub_sync_integ_load(run->db, integration_id, &in, err);
+    if (rc < 0)
+        return rc == HUB_E_NOT_FOUND ? HUB_E_INVALID : rc;
+    if (strcmp(in.status, "ACTIVE") != 0) {
+        hub_sync_integ_free(&in);
+        run->result = "{\"skipped\":\"integration is not ACTIVE\"}";
+        return 0;
+    }
+    inst = hub_sync_instance_get(s, run->db, &in, err);
+    if (inst == NULL) {
+        hub_sync_integ_free(&in);
+        return HUB_E_TRANSIENT;
+    }
+    rc = hub_sync_fresh_token(s, run->db, inst, err);
+    if (rc < 0) {
+        hub_sync_instance_put(s, inst);
+        hub_sync_integ_free(&in);
+        return rc == HUB_E_AUTH ? HUB_E_REJECTED : rc;
+    }
+    memset(&ec, 0, sizeof(ec));
+    hub_buf_init(&details, 1 << 20);
+    snprintf(ids, sizeof(ids), "%" PRId64, in.id);
+    snprintf(org, sizeof(org), "%" PRId64, in.org);
+    p[0] = ids;
+    /* An integration exports the changes made since it was created (its first export starts
+     * there); what Simplix held before is not pushed as "changes". */
+    rc = hub_db_query(run->db, "INSERT INTO sync_state (integration_id, entity, direction, "
+                      "last_outbox_id) SELECT i.id, '*', 'export', coalesce((SELECT max(o.id) "
+                      "FROM outbox o WHERE o.organization_id = i.organization_id AND "
+                      "o.created_at < i.created_at), 0) FROM integrations i WHERE i.id = $1 "
+                      "ON CONFLICT DO NOTHING", 1, p, NULL, err);
+    if (rc == 0)
+        rc = hub_db_query(run->db, "SELECT last_outbox_id FROM sync_state WHERE integration_id "
+                          "= $1 AND entity = '*' AND direction = 'export'", 1, p, &res, err);
+    if (rc < 0)
+        goto out;
+    last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    res = NULL;
+
+    for (;;) {
+        snprintf(lasts, sizeof(lasts), "%" PRId64, last);
+        p[0] = org;
+        p[1] = lasts;
+        rc = hub_db_query(run->db, "SELECT id, entity, internal_id, op, "
+                          "coalesce(origin_integration_id, 0) FROM outbox WHERE "
+                          "organization_id = $1 AND id > $2 ORDER BY id LIMIT 200", 2, p, &res,
+                          err);
+        if (rc < 0)
+            goto out;
+        n = PQntuples(res);
+        if (n == 0)
+            break;
+        for (i = 0; i < n; i++) {
+            int64_t     id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+            const char *entity = PQgetvalue(res, i, 1);
+            int64_t     internal = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+            int64_t     origin = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+            const sx_entity_ops *ops;
+
+            ec.examined++;
+            ops = hub_sync_entity_ok(entity) ? hub_plugin_entity(inst->plugin, hub_sync_entity_id(entity)) : NULL;
+            if (origin == in.id || strcmp(PQgetvalue(res, i, 3), "upsert") != 0 || ops == NULL ||
+                !(ops->directions & SX_DIR_EXPORT) || !hub_sync_setting_direction(&in, entity, "export")) {
+                /* Our own import (no echo), a delete, or an entity this integration does
+                 * not export. */
+                last = id;
+                continue;
+            }
+            rc = export_one(run->db, inst, &in, entity, internal, &ec, &details, err);
+            if (rc == HUB_E_TRANSIENT || rc == HUB_E_DB) {
+                goto save;              /* retry from this change later */
+            }
+            last = id;
+        }
+        PQclear(res);
+        res = NULL;
+        if (hub_worker_stopping(run))
+            break;
+    }
+    rc = 0;
+save:
+    {
+        int         src = rc;
+        struct hub_error serr;
+        char        cnt[4][24], *arr;
+
+        PQclear(res);
+        res = NULL;
+        snprintf(lasts, sizeof(lasts), "%" PRId64, last);
+        p[0] = ids;
+        p[1] = lasts;
+        hub_db_query(run->db, "UPDATE sync_state SET last_outbox_id = $2, updated_at = now() "
+                     "WHERE integration_id = $1 AND entity = '*' AND direction = 'export'", 2,
+                     p, NULL, &serr);
+        if (ec.examined > 0) {
+            snprintf(cnt[0], sizeof(cnt[0]), "%" PRId64, ec.processed);
+            snprintf(cnt[1], sizeof(cnt[1]), "%" PRId64, ec.pushed);
+            snprintf(cnt[2], sizeof(cnt[2]), "%" PRId64, ec.failed);
+            arr = malloc(details.len + 3);
+            if (arr != NULL) {
+                const char *q[8];
+                char        job_id[24];
+
+                snprintf(arr, details.len + 3, "[%s]", details.data ? details.data : "");
+                snprintf(job_id, sizeof(job_id), "%" PRId64, job->id);
+                snprintf(cnt[3], sizeof(cnt[3]), "%" PRId64, ec.examined - ec.processed);
+                q[0] = ids;
+                q[1] = cnt[0];
+                q[2] = cnt[1];
+                q[3] = cnt[2];
+                q[4] = src == 0 ? (ec.failed ? "PARTIAL" : "COMPLETED") : "FAILED";
+                q[5] = arr;
+                q[6] = job_id;
+                q[7] = cnt[3];
+                if (hub_db_query(run->db, "INSERT INTO integration_sync_logs (integration_id, "
+                                 "entity, direction, type, status, processed, updated, failed, "
+                                 "skipped, error_details, finished_at, duration_ms, job_id) VALUES "
+                                 "($1, '*', 'export', 'incremental', $5, $2, $3, $4, $8, $6::jsonb, "
+                                 "now(), 0, $7) RETURNING id", 8, q, &res, &serr) == 0)
+                    log_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+                PQclear(res);
+                res = NULL;
+                free(arr);
+            }
+        }
+        rc = src;
+    }
+    if (rc == 0 && ec.processed > 0)
+        hub_log_info("sync", "integration %s export: %" PRId64 " pushed, %" PRId64 " failed, %"
+                     PRId64 " unchanged (log %" PRId64 ")", ids, ec.pushed, ec.failed,
+                     ec.skipped, log_id);
+out:
+    PQclear(res);
+    hub_buf_free(&details);
+    hub_sync_instance_put(s, inst);
+    hub_sync_integ_free(&in);
+    return rc;
+}
+
