@@ -476,6 +476,43 @@ hub_sync_retryable(int sx_code)
            sx_code == HUB_E_DB || sx_code == HUB_E_CONFLICT;
 }
 
+/*
+ * One page of the run. A token the platform refused (401) is refreshed once, unless another
+ * worker already replaced it, and the page asked again: an expiring token that died early does
+ * not fail a run.
+ */
+static int
+list_page(struct hub_sync *s, struct hub_db *db, struct hub_instance *inst,
+          const struct integ *in, const char *entity, const struct run_state *st,
+          struct emit_ctx *ec, char *next, int *more, struct hub_error *err)
+{
+    struct hub_oauth_token_info ti;
+    uint32_t                    page_size;
+    int                         rc, attempt;
+
+    page_size = (uint32_t)hub_sync_setting_int(in, "page_size", s->opts.page_size, 1, 1000);
+    memset(&ti, 0, sizeof(ti));
+    for (attempt = 0; attempt < 2; attempt++) {
+        if (inst->plugin->desc.auth_kind == SX_AUTH_OAUTH2_CODE &&
+            hub_oauth_token_info(db, in->id, &ti, err) < 0)
+            ti.present = 0;
+        hub_sync_page_reset(ec->page);
+        hub_buf_reset(ec->details);
+        memset(ec->counts, 0, sizeof(*ec->counts));
+        rc = hub_instance_list(inst, db, hub_sync_entity_id(entity), st->cursor, st->since_ms,
+                               page_size, on_emit, ec, next, CURSOR_MAX, more, err);
+        if (rc != SX_E_AUTH || attempt > 0 || !ti.present || ti.dead ||
+            inst->plugin->desc.auth == NULL || inst->plugin->desc.auth->refresh == NULL)
+            return rc;
+        hub_log_warn("sync", "integration %" PRId64 ": the platform refused the token (%s); "
+                     "refreshing it once", in->id, err->msg);
+        rc = hub_oauth_refresh_if_generation(db, &s->rt, inst, ti.generation, err);
+        if (rc < 0)
+            return rc == HUB_E_AUTH ? SX_E_AUTH : rc;
+    }
+    return rc;
+}
+
 static int
 job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct hub_error *err)
 {
@@ -553,10 +590,7 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
         ec.page = &page;
         ec.counts = &c;
         ec.details = &details;
-        rc = hub_instance_list(inst, run->db, hub_sync_entity_id(entity), st.cursor, st.since_ms,
-                               (uint32_t)hub_sync_setting_int(&in, "page_size", s->opts.page_size, 1,
-                                                     1000),
-                               on_emit, &ec, next, CURSOR_MAX, &more, err);
+        rc = list_page(s, run->db, inst, &in, entity, &st, &ec, next, &more, err);
         if (rc < 0) {
             if (hub_sync_retryable(rc) && !last_attempt) {
                 hub_log_warn("sync", "integration %s %s: page failed (%s); the run resumes "

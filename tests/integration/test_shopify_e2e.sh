@@ -76,7 +76,8 @@ export SX_MASTER_KEY_FILE=$TMP/master.key SX_PLUGIN_DIR=$BUILD/plugins SX_JOB_LE
 
 # The shop: 1,200 customers, 200 products, 1,500 orders; 5 % 5xx and 3 % 429 on its API.
 "$SBX" --shopify-port 0 --ready-file "$TMP/sandbox.json" --seed 42 --customers 1200 \
-    --products 200 --orders 1500 --fault 'shopify:5xx:0.05:/admin/api/*' \
+    --products 200 --orders 1500 --shopify-expiring-tokens \
+    --fault 'shopify:5xx:0.05:/admin/api/*' \
     --fault 'shopify:429:0.03:/admin/api/*' >"$TMP/sandbox.log" 2>&1 &
 PIDS+=("$!")
 wait_file "$TMP/sandbox.json" || { echo "sandbox did not start"; cat "$TMP/sandbox.log"; exit 1; }
@@ -154,6 +155,17 @@ check "the change coming back is not applied again" \
     "$(sql "SELECT created + updated FROM integration_sync_logs WHERE integration_id = $ID AND entity = 'customer' ORDER BY id DESC LIMIT 1")" 0
 check "nothing more to export (no ping-pong)" \
     "$(sql "SELECT count(*) FROM outbox o WHERE o.organization_id = $ORG AND o.id > (SELECT last_outbox_id FROM sync_state WHERE integration_id = $ID AND direction = 'export') AND coalesce(o.origin_integration_id, 0) <> $ID")" 0
+
+# The shop kills every access token early: the next run gets 401, refreshes once (rotating the
+# refresh token) and completes.
+GEN_BEFORE=$(sql "SELECT generation FROM oauth_tokens WHERE integration_id = $ID")
+curl -s -X POST "$SB/_sandbox/tokens/expire" >/dev/null
+"$HUB" sync start "$ID" --entity customer --mode incremental --wait 120 >/dev/null
+check "a run after the token died early completes" \
+    "$(sql "SELECT status FROM integration_sync_logs WHERE integration_id = $ID AND entity = 'customer' ORDER BY id DESC LIMIT 1")" COMPLETED
+check_ge "the token was refreshed (new generation)" \
+    "$(sql "SELECT generation FROM oauth_tokens WHERE integration_id = $ID")" "$((GEN_BEFORE + 1))"
+check "the integration is still ACTIVE" "$(sql "SELECT status FROM integrations WHERE id = $ID")" ACTIVE
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
