@@ -1,0 +1,448 @@
+/*
+ * The processing half of the webhook pipeline: the "webhook.process" job and replay.
+ * See webhook.h for the ordering and retry rules.
+ */
+#include "webhook/webhook.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "plugin/hostapi.h"
+#include "queue/queue.h"
+#include "sync/apply.h"
+#include "sync/engine.h"
+
+#define WH_EVENTS_PER_JOB 1000
+
+struct changes {
+    struct hub_sync_page pages[SX_ENTITY__COUNT];
+    int64_t              received_ms;
+    struct hub_error     err;
+    int                  bad;
+};
+
+static int
+change_sink(struct hub_call *call, uint32_t entity, uint32_t op, sx_str ext, sx_str json,
+            void *arg)
+{
+    struct changes *c = arg;
+    struct hub_buf  b;
+    int             rc;
+
+    (void)call;
+    if (entity == SX_ENTITY_NONE || entity >= SX_ENTITY__COUNT)
+        return SX_E_INVALID;
+    if (op == SX_OP_UPSERT) {
+        rc = hub_sync_page_add(&c->pages[entity], json.ptr, json.len, &c->err);
+    } else {
+        char      ts[40];
+        time_t    t = (time_t)(c->received_ms / 1000);
+        struct tm tm;
+
+        gmtime_r(&t, &tm);
+        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+        hub_buf_init(&b, 4096);
+        hub_buf_puts(&b, "{\"external_id\":");
+        hub_buf_json_str(&b, ext.ptr, ext.len);
+        hub_buf_printf(&b, ",\"updated_at\":\"%s.%03dZ\",\"deleted\":true}", ts,
+                       (int)(c->received_ms % 1000));
+        rc = b.data != NULL ? hub_sync_page_add(&c->pages[entity], b.data, b.len, &c->err)
+                            : HUB_E_NOMEM;
+        hub_buf_free(&b);
+    }
+    if (rc < 0) {
+        c->bad = 1;
+        return SX_E_INVALID;
+    }
+    return SX_OK;
+}
+
+int
+hub_webhook_enqueue(struct hub_db *db, int64_t integration_id, int delay_ms,
+                    struct hub_error *err)
+{
+    struct hub_job_spec spec;
+    char                payload[64];
+
+    memset(&spec, 0, sizeof(spec));
+    snprintf(payload, sizeof(payload), "{\"integration_id\":%" PRId64 "}", integration_id);
+    spec.kind = HUB_JOB_WEBHOOK_PROCESS;
+    spec.payload = payload;
+    spec.integration_id = integration_id;
+    spec.delay_ms = delay_ms;
+    spec.max_attempts = 20;
+    return hub_queue_enqueue(db, &spec, NULL, NULL, err);
+}
+
+/* Headers stored as a JSON object -> sx_http_header[] (borrowing the tree's strings). */
+static int
+headers_from_json(json_object *obj, sx_http_header **out, uint32_t *n)
+{
+    sx_http_header *h;
+    uint32_t        i = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (obj == NULL || !json_object_is_type(obj, json_type_object))
+        return 0;
+    h = calloc((size_t)json_object_object_length(obj) + 1, sizeof(*h));
+    if (h == NULL)
+        return HUB_E_NOMEM;
+    json_object_object_foreach(obj, key, val) {
+        if (!json_object_is_type(val, json_type_string) || i >= 256)
+            continue;
+        h[i].name = sx_cstr(key);
+        h[i].value = (sx_str){ json_object_get_string(val),
+                               (size_t)json_object_get_string_len(val) };
+        i++;
+    }
+    *out = h;
+    *n = i;
+    return 0;
+}
+
+static void
+observe(const char *platform, const char *outcome, double age_ms)
+{
+    char labels[160];
+
+    snprintf(labels, sizeof(labels), "platform=\"%s\",outcome=\"%s\"", platform, outcome);
+    hub_metric_inc("simplix_webhook_deliveries_total", labels,
+                   "Webhook deliveries and processing outcomes by platform");
+    if (strcmp(outcome, "processed") == 0) {
+        snprintf(labels, sizeof(labels), "platform=\"%s\"", platform);
+        hub_metric_observe_us(hub_metric_get(HUB_METRIC_HISTOGRAM,
+                                             "simplix_webhook_processed_seconds", labels,
+                                             "Webhook receipt to applied"),
+                              (long long)(age_ms * 1000.0));
+    }
+}
+
+/*
+ * Translate and apply one event, inside the caller's transaction. 0, HUB_E_DB (the caller
+ * rolls back and the job retries), or another code with the reason in `err` (the event's
+ * attempt failed).
+ */
+static int
+apply_event(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
+            struct hub_instance *inst, int64_t integration_id, int64_t org, const char *topic,
+            const char *headers, const unsigned char *body, size_t body_len, int64_t received_ms,
+            struct hub_error *err)
+{
+    struct changes         *c;
+    struct hub_call         call;
+    struct hub_sync_counts  counts;
+    struct hub_buf          details;
+    sx_webhook_req          req;
+    sx_http_header         *hdrs = NULL;
+    json_object            *hj;
+    char                    url[1024];
+    uint32_t                e;
+    int                     rc;
+
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
+    for (e = 0; e < SX_ENTITY__COUNT; e++)
+        hub_sync_page_init(&c->pages[e]);
+    c->received_ms = received_ms;
+    hj = json_tokener_parse(headers);
+    memset(&req, 0, sizeof(req));
+    req.hdr.abi_version = SX_ABI_VERSION;
+    req.hdr.struct_size = sizeof(req);
+    if (headers_from_json(hj, &hdrs, &req.n_headers) < 0) {
+        rc = hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
+        goto out;
+    }
+    req.headers = hdrs;
+    req.body = (sx_str){ (const char *)body, body_len };
+    snprintf(url, sizeof(url), "%s/api/webhooks/%s/%" PRId64, cfg->public_url,
+             inst->plugin->id, integration_id);
+    req.url = sx_cstr(url);
+    req.topic = sx_cstr(topic);
+
+    hub_call_begin(&call, inst, db);
+    call.change = change_sink;
+    call.sink_arg = c;
+    rc = inst->plugin->webhook.translate(&call.cx, &req);
+    rc = hub_call_result(&call, rc, "translate()");
+    if (rc < 0)
+        hub_error_set(err, c->bad ? HUB_E_INVALID : HUB_E_REJECTED, "%s",
+                      c->bad ? c->err.msg : call.err.msg);
+    hub_call_end(&call);
+    if (rc < 0) {
+        rc = err->code;
+        goto out;
+    }
+    memset(&counts, 0, sizeof(counts));
+    hub_buf_init(&details, 64 * 1024);
+    for (e = 1; e < SX_ENTITY__COUNT && rc == 0; e++) {
+        if (c->pages[e].n == 0)
+            continue;
+        rc = hub_sync_apply_page(db, integration_id, org, sx_entity_name(e), &c->pages[e],
+                                 &counts, &details, err);
+    }
+    if (rc == 0 && counts.failed > 0)
+        rc = hub_error_set(err, HUB_E_REJECTED, "%lld record(s) refused: %s",
+                           (long long)counts.failed, details.data != NULL ? details.data : "");
+    hub_buf_free(&details);
+out:
+    for (e = 0; e < SX_ENTITY__COUNT; e++)
+        hub_sync_page_free(&c->pages[e]);
+    free(c);
+    free(hdrs);
+    if (hj != NULL)
+        json_object_put(hj);
+    return rc;
+}
+
+/* One event: 1 when one was handled, 0 when none is due, < 0 on a database failure. */
+static int
+process_one(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
+            struct hub_instance *inst, int64_t integration_id, int64_t org,
+            const char *platform, uint64_t *processed, uint64_t *retried, uint64_t *failed,
+            struct hub_error *err)
+{
+    PGresult        *res = NULL, *r2 = NULL;
+    const char      *params[4];
+    char             idbuf[32], evbuf[32], maxbuf[16], delaybuf[16];
+    unsigned char   *body = NULL;
+    size_t           body_len = 0;
+    struct hub_error perr;
+    int64_t          received_ms;
+    int              rc, attempts, delay;
+
+    rc = hub_db_begin(db, err);
+    if (rc < 0)
+        return rc;
+    snprintf(idbuf, sizeof(idbuf), "%" PRId64, integration_id);
+    params[0] = idbuf;
+    rc = hub_db_query(db, "SELECT pg_advisory_xact_lock(" "21335" ", ($1::bigint % 2147483648)::int)",
+                      1, params, NULL, err);
+    if (rc < 0)
+        goto rollback;
+    rc = hub_db_query(db,
+                      "SELECT id, topic, headers::text, body,"
+                      " (extract(epoch FROM received_at) * 1000)::bigint, attempts"
+                      " FROM integration_webhook_events"
+                      " WHERE integration_id = $1 AND status = 'PENDING'"
+                      "   AND next_attempt_at <= now()"
+                      " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                      1, params, &res, err);
+    if (rc < 0)
+        goto rollback;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        rc = hub_db_commit(db, err);
+        return rc < 0 ? rc : 0;
+    }
+    snprintf(evbuf, sizeof(evbuf), "%s", PQgetvalue(res, 0, 0));
+    body = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 3), &body_len);
+    received_ms = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+    attempts = atoi(PQgetvalue(res, 0, 5));
+    if (body == NULL) {
+        rc = hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
+        goto rollback;
+    }
+    rc = hub_db_exec(db, "SAVEPOINT wh_event", err);
+    if (rc < 0)
+        goto rollback;
+    memset(&perr, 0, sizeof(perr));
+    rc = apply_event(cfg, db, inst, integration_id, org, PQgetvalue(res, 0, 1),
+                     PQgetvalue(res, 0, 2), body, body_len, received_ms, &perr);
+    PQfreemem(body);
+    body = NULL;
+    params[0] = evbuf;
+    if (rc == 0) {
+        rc = hub_db_query(db, "UPDATE integration_webhook_events SET status = 'PROCESSED',"
+                          " processed_at = now(), attempts = attempts + 1, last_error = NULL"
+                          " WHERE id = $1"
+                          " RETURNING extract(epoch FROM (clock_timestamp() - received_at))"
+                          " * 1000", 1, params, &r2, err);
+        if (rc < 0)
+            goto rollback;
+        rc = hub_db_commit(db, err);
+        if (rc < 0)
+            goto clear;
+        (*processed)++;
+        observe(platform, "processed", PQntuples(r2) == 1 ? atof(PQgetvalue(r2, 0, 0)) : 0);
+        rc = 1;
+        goto clear;
+    }
+    if (rc == HUB_E_DB) {
+        *err = perr;
+        goto rollback;
+    }
+    /* The attempt failed: undo its writes, record it, schedule the next one. */
+    rc = hub_db_exec(db, "ROLLBACK TO SAVEPOINT wh_event", err);
+    if (rc < 0)
+        goto rollback;
+    attempts++;
+    delay = attempts >= cfg->max_attempts ? 0
+            : hub_queue_backoff_ms(attempts, cfg->backoff_base_ms, cfg->backoff_cap_ms);
+    snprintf(maxbuf, sizeof(maxbuf), "%d", cfg->max_attempts);
+    snprintf(delaybuf, sizeof(delaybuf), "%d", delay);
+    params[1] = perr.msg;
+    params[2] = maxbuf;
+    params[3] = delaybuf;
+    rc = hub_db_query(db, "UPDATE integration_webhook_events SET attempts = attempts + 1,"
+                      " last_error = left($2, 4000),"
+                      " status = CASE WHEN attempts + 1 >= $3::int THEN 'FAILED' ELSE 'PENDING' END,"
+                      " next_attempt_at = now() + $4::int * interval '1 millisecond'"
+                      " WHERE id = $1", 4, params, NULL, err);
+    if (rc < 0)
+        goto rollback;
+    if (attempts < cfg->max_attempts) {
+        rc = hub_webhook_enqueue(db, integration_id, delay, err);
+        if (rc < 0)
+            goto rollback;
+    }
+    rc = hub_db_commit(db, err);
+    if (rc < 0)
+        goto clear;
+    if (attempts < cfg->max_attempts) {
+        (*retried)++;
+        observe(platform, "retried", 0);
+        hub_log(HUB_LOG_WARN, "webhook", "event %s of integration %" PRId64 " attempt %d "
+                "failed, retry in %d ms: %s", evbuf, integration_id, attempts, delay, perr.msg);
+    } else {
+        (*failed)++;
+        observe(platform, "failed", 0);
+        hub_log(HUB_LOG_ERROR, "webhook", "event %s of integration %" PRId64 " FAILED after %d "
+                "attempts: %s", evbuf, integration_id, attempts, perr.msg);
+    }
+    rc = 1;
+    goto clear;
+rollback:
+    hub_db_rollback(db);
+clear:
+    if (body != NULL)
+        PQfreemem(body);
+    PQclear(res);
+    PQclear(r2);
+    return rc;
+}
+
+int
+hub_webhook_process_job(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
+                        int64_t integration_id, uint64_t *processed, uint64_t *retried,
+                        uint64_t *failed, struct hub_error *err)
+{
+    struct hub_instance *inst = NULL;
+    PGresult            *res = NULL;
+    const char          *params[1];
+    char                 idbuf[32], platform[64];
+    int64_t              org;
+    int                  rc, i;
+
+    snprintf(idbuf, sizeof(idbuf), "%" PRId64, integration_id);
+    params[0] = idbuf;
+    rc = hub_db_query(db, "SELECT organization_id, platform, config::text FROM integrations"
+                      " WHERE id = $1 AND deleted_at IS NULL", 1, params, &res, err);
+    if (rc < 0)
+        return rc;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return 0;      /* gone: its events went with it (ON DELETE CASCADE) or stay for replay */
+    }
+    org = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    snprintf(platform, sizeof(platform), "%s", PQgetvalue(res, 0, 1));
+    rc = hub_instance_open(hub_sync_runtime(cfg->sync), cfg->plugins, platform, integration_id,
+                           PQgetvalue(res, 0, 2), NULL, db, &inst, err);
+    PQclear(res);
+    if (rc < 0)
+        return rc;
+    if (!inst->plugin->has_webhook || inst->plugin->webhook.translate == NULL) {
+        hub_instance_close(inst);
+        return hub_error_set(err, HUB_E_UNSUPPORTED, "%s: no webhook translate()", platform);
+    }
+    for (i = 0; i < WH_EVENTS_PER_JOB; i++) {
+        rc = process_one(cfg, db, inst, integration_id, org, platform, processed, retried,
+                         failed, err);
+        if (rc <= 0)
+            break;
+    }
+    hub_instance_close(inst);
+    if (rc > 0)                    /* more to do: let another run continue */
+        rc = hub_webhook_enqueue(db, integration_id, 0, err);
+    if (rc == 0 && hub_db_query(db, "SELECT count(*) FROM integration_webhook_events"
+                                " WHERE status = 'PENDING'", 0, NULL, &res, NULL) == 0) {
+        hub_metric_set(hub_metric_get(HUB_METRIC_GAUGE, "simplix_webhook_pending_events", "",
+                                      "Webhook events waiting to be processed"),
+                       atoll(PQgetvalue(res, 0, 0)));
+        PQclear(res);
+    }
+    return rc;
+}
+
+int
+hub_webhook_replay(struct hub_db *db, const struct hub_webhook_filter *f, int64_t *out_n,
+                   struct hub_error *err)
+{
+    PGresult   *res = NULL;
+    const char *params[5];
+    char        ev[32], in[32], org[32];
+    int64_t     n = 0;
+    int         rc, own = 0, i;
+
+    if (out_n != NULL)
+        *out_n = 0;
+    if (f == NULL || (f->event_id <= 0 && f->integration_id <= 0 && f->organization_id <= 0 &&
+                      f->since == NULL && f->until == NULL))
+        return hub_error_set(err, HUB_E_INVALID, "webhook replay: give at least one condition");
+    snprintf(ev, sizeof(ev), "%" PRId64, f->event_id);
+    snprintf(in, sizeof(in), "%" PRId64, f->integration_id);
+    snprintf(org, sizeof(org), "%" PRId64, f->organization_id);
+    params[0] = f->event_id > 0 ? ev : NULL;
+    params[1] = f->integration_id > 0 ? in : NULL;
+    params[2] = f->organization_id > 0 ? org : NULL;
+    params[3] = f->since;
+    params[4] = f->until;
+    if (!db->in_tx) {
+        rc = hub_db_begin(db, err);
+        if (rc < 0)
+            return rc;
+        own = 1;
+    }
+    rc = hub_db_query(db,
+                      "WITH r AS (UPDATE integration_webhook_events e SET status = 'PENDING',"
+                      "   attempts = 0, next_attempt_at = now(), processed_at = NULL"
+                      " WHERE ($1::bigint IS NULL OR e.id = $1::bigint)"
+                      "   AND ($2::bigint IS NULL OR e.integration_id = $2::bigint)"
+                      "   AND ($3::bigint IS NULL OR e.integration_id IN"
+                      "        (SELECT id FROM integrations WHERE organization_id = $3::bigint))"
+                      "   AND ($4::timestamptz IS NULL OR e.received_at >= $4::timestamptz)"
+                      "   AND ($5::timestamptz IS NULL OR e.received_at < $5::timestamptz)"
+                      " RETURNING e.integration_id)"
+                      " SELECT integration_id, count(*) FROM r GROUP BY 1",
+                      5, params, &res, err);
+    if (rc < 0)
+        goto fail;
+    for (i = 0; i < PQntuples(res); i++) {
+        n += strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        rc = hub_webhook_enqueue(db, strtoll(PQgetvalue(res, i, 0), NULL, 10), 0, err);
+        if (rc < 0)
+            goto fail;
+    }
+    PQclear(res);
+    res = NULL;
+    if (own) {
+        rc = hub_db_commit(db, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (out_n != NULL)
+        *out_n = n;
+    return 0;
+fail:
+    PQclear(res);
+    if (own)
+        hub_db_rollback(db);
+    return rc;
+}
