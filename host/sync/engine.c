@@ -529,6 +529,7 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
     char                   *next = NULL;
     int64_t                 integration_id = 0;
     int                     rc, more = 1, last_attempt = job->attempts >= job->max_attempts;
+    int                     pages_done = 0;
 
     if (pl != NULL && json_object_object_get_ex(pl, "integration_id", &v))
         integration_id = json_object_get_int64(v);
@@ -609,6 +610,15 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
         rc = commit_page(run->db, &in, entity, &page, &st, more ? next : "", &c, &details, err);
         if (rc < 0)
             goto out;            /* the database failed: the job retries, the page again */
+        /* Tables that an import fills fast keep stale statistics until autovacuum catches
+         * up, and the planner then picks the wrong mapping index for per-line lookups:
+         * refresh them early in a run and every 40 pages. */
+        if (++pages_done % 40 == 1) {
+            struct hub_error aerr;
+
+            if (hub_db_exec(run->db, "ANALYZE integration_mappings", &aerr) < 0)
+                hub_log_debug("sync", "ANALYZE integration_mappings: %s", aerr.msg);
+        }
         total.processed += c.processed;
         total.created += c.created;
         total.updated += c.updated;
