@@ -182,7 +182,8 @@ hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len, stru
 
 #define SQL_CUSTOMER_NAME(t, fallback) \
     "left(coalesce(nullif(left(" t ".company_name, 500), ''), " \
-    "  nullif(btrim(concat_ws(' ', left(" t ".first_name, 200), left(" t ".last_name, 200))), ''), " \
+    "  nullif(btrim(concat_ws(' ', left(" t ".first_name, 200), left(" t ".last_name, 200))), " \
+    "''), " \
     "  nullif(left(" t ".email, 320), ''), " fallback "), 500)"
 
 static const char sql_customer_insert[] =
@@ -194,24 +195,32 @@ static const char sql_customer_insert[] =
     "  left(a.line1, 500), left(a.line2, 500), left(a.city, 200), left(a.region, 200), "
     "  left(a.postal_code, 32), substring(a.country_code FROM '^[A-Z]{2}$'), "
     "  coalesce(sx_bool(f.tax_exempt), false), substring(f.currency FROM '^[A-Z]{3}$'), "
-    "  left(f.note, 10000), coalesce(f.raw, '{}'::jsonb), $1, coalesce(sx_time(f.created_at), now()) "
+    "  left(f.note, 10000), coalesce(f.raw, '{}'::jsonb), $1, coalesce(sx_time(f.created_at), "
+    "now()) "
     "FROM " SQL_BATCH " " SQL_CUSTOMER_FIELDS;
 
 static const char sql_customer_update[] =
     "UPDATE companies c SET "
     "  name = " SQL_CUSTOMER_NAME("x", "c.name") ", "
-    "  contact_first_name = CASE WHEN x.r ? 'first_name' THEN left(x.first_name, 200) ELSE c.contact_first_name END, "
-    "  contact_last_name = CASE WHEN x.r ? 'last_name' THEN left(x.last_name, 200) ELSE c.contact_last_name END, "
+    "  contact_first_name = CASE WHEN x.r ? 'first_name' THEN left(x.first_name, 200) ELSE "
+    "c.contact_first_name END, "
+    "  contact_last_name = CASE WHEN x.r ? 'last_name' THEN left(x.last_name, 200) ELSE "
+    "c.contact_last_name END, "
     "  email = CASE WHEN x.r ? 'email' THEN left(x.email, 320) ELSE c.email END, "
     "  phone = CASE WHEN x.r ? 'phone' THEN left(x.phone, 64) ELSE c.phone END, "
-    "  address_line1 = CASE WHEN x.r ? 'addresses' THEN left(x.line1, 500) ELSE c.address_line1 END, "
-    "  address_line2 = CASE WHEN x.r ? 'addresses' THEN left(x.line2, 500) ELSE c.address_line2 END, "
+    "  address_line1 = CASE WHEN x.r ? 'addresses' THEN left(x.line1, 500) ELSE c.address_line1 "
+    "END, "
+    "  address_line2 = CASE WHEN x.r ? 'addresses' THEN left(x.line2, 500) ELSE c.address_line2 "
+    "END, "
     "  city = CASE WHEN x.r ? 'addresses' THEN left(x.city, 200) ELSE c.city END, "
     "  region = CASE WHEN x.r ? 'addresses' THEN left(x.region, 200) ELSE c.region END, "
-    "  postal_code = CASE WHEN x.r ? 'addresses' THEN left(x.postal_code, 32) ELSE c.postal_code END, "
-    "  country_code = CASE WHEN x.r ? 'addresses' THEN substring(x.country_code FROM '^[A-Z]{2}$') ELSE c.country_code END, "
+    "  postal_code = CASE WHEN x.r ? 'addresses' THEN left(x.postal_code, 32) ELSE c.postal_code "
+    "END, "
+    "  country_code = CASE WHEN x.r ? 'addresses' THEN substring(x.country_code FROM "
+    "'^[A-Z]{2}$') ELSE c.country_code END, "
     "  tax_exempt = coalesce(sx_bool(x.tax_exempt), c.tax_exempt), "
-    "  currency = CASE WHEN x.r ? 'currency' THEN substring(x.currency FROM '^[A-Z]{3}$') ELSE c.currency END, "
+    "  currency = CASE WHEN x.r ? 'currency' THEN substring(x.currency FROM '^[A-Z]{3}$') ELSE "
+    "c.currency END, "
     "  notes = CASE WHEN x.r ? 'note' THEN left(x.note, 10000) ELSE c.notes END, "
     "  external_data = CASE WHEN x.r ? 'raw' THEN x.raw ELSE c.external_data END, "
     "  origin_integration_id = $1 "
@@ -243,7 +252,8 @@ static const char sql_product_insert[] =
 static const char sql_product_update[] =
     "UPDATE products p SET "
     "  name = left(coalesce(nullif(left(x.title, 1000), ''), p.name), 1000), "
-    "  description = CASE WHEN x.r ? 'description' THEN left(x.description, 100000) ELSE p.description END, "
+    "  description = CASE WHEN x.r ? 'description' THEN left(x.description, 100000) ELSE "
+    "p.description END, "
     "  vendor = CASE WHEN x.r ? 'vendor' THEN left(x.vendor, 500) ELSE p.vendor END, "
     "  price_minor = coalesce(sx_int(x.variants->0->'price_minor'), p.price_minor), "
     "  currency = coalesce(substring(x.currency FROM '^[A-Z]{3}$'), p.currency), "
@@ -266,7 +276,8 @@ static const char sql_variant_upsert[] =
     "SELECT b.i, $2, b.p, "
     "  left(CASE WHEN coalesce(left(v.title, 500), '') IN ('', 'Default Title') "
     "            THEN coalesce(nullif(b.t, ''), 'Variant ' || b.e) "
-    "            ELSE coalesce(nullif(b.t, ''), 'Product') || ' - ' || left(v.title, 500) END, 1000), "
+    "            ELSE coalesce(nullif(b.t, ''), 'Product') || ' - ' || left(v.title, 500) END, "
+    "1000), "
     "  left(v.sku, 200), left(v.barcode, 200), coalesce(sx_int(v.price_minor), 0), "
     "  coalesce(b.c, 'XXX'), sx_int(v.stock), coalesce(sx_bool(v.taxable), true), "
     "  coalesce(b.s, 'active'), coalesce(sx_int(v.position), 0)::integer, "
@@ -343,7 +354,8 @@ static const char sql_order_lines_insert[] =
     "  coalesce(sx_int(l.discount_minor), 0), coalesce(sx_int(l.tax_minor), 0), "
     "  coalesce(sx_int(l.total_minor), coalesce(sx_int(l.quantity), 1) * "
     "           coalesce(sx_int(l.unit_price_minor), 0) - coalesce(sx_int(l.discount_minor), 0)), "
-    "  (SELECT CASE WHEN sx_int(t->'rate_ppm') BETWEEN 0 AND 1000000 THEN sx_int(t->'rate_ppm') END "
+    "  (SELECT CASE WHEN sx_int(t->'rate_ppm') BETWEEN 0 AND 1000000 THEN sx_int(t->'rate_ppm') "
+    "END "
     "     FROM jsonb_array_elements(CASE WHEN jsonb_typeof(l.taxes) = 'array' "
     "                                    THEN l.taxes ELSE '[]' END) t LIMIT 1)::integer, "
     "  l.n::integer, jsonb_strip_nulls(jsonb_build_object('external_id', l.external_id, "
@@ -618,7 +630,8 @@ apply_variants(struct hub_db *db, const char *ids, const char *org, struct hub_s
      * parent with the same SKU and no mapping of this integration yet is that variant. */
     rc = query3(db, "SELECT d.ord, coalesce(m.internal_id, CASE WHEN d.pid > 0 AND d.sku <> '' "
                 "  THEN (SELECT c.id FROM products c WHERE c.parent_id = d.pid AND c.sku = d.sku "
-                "  AND NOT EXISTS (SELECT 1 FROM integration_mappings x WHERE x.integration_id = $1 "
+                "  AND NOT EXISTS (SELECT 1 FROM integration_mappings x WHERE x.integration_id = "
+                "$1 "
                 "  AND x.entity = $3 AND x.internal_id = c.id) LIMIT 1) END) "
                 "FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (ext text, sku text, "
                 "  pid bigint)) WITH ORDINALITY d(ext, sku, pid, ord) "
