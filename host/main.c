@@ -37,6 +37,7 @@ static const char usage_main[] =
     "  org                create, list and delete organizations\n"
     "  integrations       create, list, pause, resume, connect (OAuth) and test integrations\n"
     "  sync               start sync runs, follow their progress, read the sync logs\n"
+    "  events             list and replay received webhook events\n"
     "  version            print the hub and SDK ABI versions\n"
     "\n"
     "Run `simplix-hub COMMAND --help` for a command's options. serve and migrate take settings\n"
@@ -517,7 +518,7 @@ main(int argc, char **argv)
     if (strcmp(argv[1], "selftest") == 0)
         return cmd_selftest(argc - 1, argv + 1);
     if (strcmp(argv[1], "org") == 0 || strcmp(argv[1], "integrations") == 0 ||
-        strcmp(argv[1], "sync") == 0)
+        strcmp(argv[1], "sync") == 0 || strcmp(argv[1], "events") == 0)
         return hub_cli_admin(argc - 1, argv + 1);
     fprintf(stderr, "simplix-hub: unknown command \"%s\"\n\n", argv[1]);
     return die_usage(usage_main);

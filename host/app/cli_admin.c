@@ -12,6 +12,7 @@
 #include "sync/engine.h"
 #include "net/http_client.h"
 #include "oauth/oauth.h"
+#include "webhook/webhook.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -539,6 +540,88 @@ cmd_sync(int argc, char **argv)
     return rc < 0 ? fail(&err) : 0;
 }
 
+static const char usage_events[] =
+    "Usage: simplix-hub events replay (--event ID | --integration ID | --org ID)\n"
+    "           [--since RFC3339] [--until RFC3339]\n"
+    "       simplix-hub events list INTEGRATION [--status PENDING|PROCESSING|PROCESSED|FAILED]\n"
+    "\n"
+    "replay puts the matching webhook events back to PENDING (attempts reset); the running\n"
+    "hubs process them again, in order of arrival.\n";
+
+static int
+cmd_events(int argc, char **argv)
+{
+    struct hub_webhook_filter f;
+    struct hub_db             db;
+    struct hub_error          err;
+    PGresult                 *res = NULL;
+    int64_t                   n = 0;
+    int                       i, rc;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage_events, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (connect_db(&db, &err) < 0)
+        return fail(&err);
+    if (strcmp(argv[1], "replay") == 0) {
+        memset(&f, 0, sizeof(f));
+        for (i = 2; i + 1 < argc; i += 2) {
+            int64_t id = 0;
+
+            if (strcmp(argv[i], "--since") == 0) {
+                f.since = argv[i + 1];
+                continue;
+            }
+            if (strcmp(argv[i], "--until") == 0) {
+                f.until = argv[i + 1];
+                continue;
+            }
+            if (parse_id(argv[i + 1], &id) < 0)
+                break;
+            if (strcmp(argv[i], "--event") == 0)
+                f.event_id = id;
+            else if (strcmp(argv[i], "--integration") == 0)
+                f.integration_id = id;
+            else if (strcmp(argv[i], "--org") == 0)
+                f.organization_id = id;
+            else
+                break;
+        }
+        if (i < argc) {
+            hub_db_close(&db);
+            fputs(usage_events, stderr);
+            return 2;
+        }
+        rc = hub_webhook_replay(&db, &f, &n, &err);
+        if (rc == 0)
+            printf("%" PRId64 " event(s) back to PENDING\n", n);
+    } else if (strcmp(argv[1], "list") == 0 && argc >= 3) {
+        const char *p[2] = { argv[2], argc == 5 && strcmp(argv[3], "--status") == 0 ?
+                             argv[4] : NULL };
+
+        rc = hub_db_query(&db, "SELECT id, to_char(received_at, 'YYYY-MM-DD HH24:MI:SS'), "
+                          "coalesce(topic, ''), status, attempts, left(coalesce(last_error, ''), 80) "
+                          "FROM integration_webhook_events WHERE integration_id = $1::bigint AND "
+                          "($2::text IS NULL OR status = $2) ORDER BY id DESC LIMIT 100", 2, p,
+                          &res, &err);
+        if (rc == 0)
+            printf("%-8s %-19s %-24s %-10s %-8s %s\n", "EVENT", "RECEIVED (UTC)", "TOPIC",
+                   "STATUS", "ATTEMPTS", "LAST ERROR");
+        for (i = 0; rc == 0 && i < PQntuples(res); i++)
+            printf("%-8s %-19s %-24s %-10s %-8s %s\n", PQgetvalue(res, i, 0),
+                   PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+                   PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+        PQclear(res);
+    } else {
+        hub_db_close(&db);
+        fputs(usage_events, stderr);
+        return 2;
+    }
+    hub_db_close(&db);
+    return rc < 0 ? fail(&err) : 0;
+}
+
 int
 hub_cli_admin(int argc, char **argv)
 {
@@ -549,5 +632,7 @@ hub_cli_admin(int argc, char **argv)
         return cmd_integrations(argc, argv);
     if (strcmp(argv[0], "sync") == 0)
         return cmd_sync(argc, argv);
+    if (strcmp(argv[0], "events") == 0)
+        return cmd_events(argc, argv);
     return -1;
 }

@@ -9,6 +9,7 @@
 #include "sync/engine.h"
 #include "http/defer.h"
 #include "oauth/oauth.h"
+#include "webhook/webhook.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -228,6 +229,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     hub_http_server_stop_accepting(hub->http);
     if (hub->defer != NULL)
         hub_http_defer_pool_stop(hub->defer, 5000);
+    if (hub->webhook != NULL)
+        hub_webhook_stop(hub->webhook, 5000);   /* what was accepted is stored and answered */
     if (hub->workers != NULL) {
         hub_worker_pool_stop(hub->workers, DRAIN_TIMEOUT_MS, &released);
         if (released > 0)
@@ -358,6 +361,24 @@ hub_run(struct hub *hub, struct hub_error *err)
                                            HUB_WORKER_TX);
         if (rc == 0)
             rc = hub_sync_register(hub->sync, hub->workers, err);
+        if (rc == 0) {
+            /* Webhooks: verified on the loop, stored by a group-committing writer before the
+             * 200, processed by the "webhook.process" jobs of this pool. */
+            struct hub_webhook_opts wo;
+
+            memset(&wo, 0, sizeof(wo));
+            wo.base = hub->base;
+            wo.http = hub->http;
+            wo.conninfo = hub->cfg.database_url;
+            wo.plugins = &hub->plugins;
+            wo.keys = &hub->keys;
+            wo.sync = hub->sync;
+            wo.public_url = hub->cfg.public_url[0] ? hub->cfg.public_url : hub->url;
+            wo.max_body = hub->cfg.max_body_bytes;
+            rc = hub_webhook_start(&wo, &hub->webhook, err);
+            if (rc == 0)
+                rc = hub_webhook_register_jobs(hub->webhook, hub->workers, err);
+        }
         if (rc == 0)
             rc = hub_worker_pool_start(hub->workers, err);
         if (rc < 0)
@@ -415,6 +436,10 @@ out:
     }
     if (hub->workers != NULL)
         hub_worker_pool_free(hub->workers);
+    if (hub->webhook != NULL) {
+        hub_webhook_stop(hub->webhook, 0);
+        hub_webhook_free(hub->webhook);
+    }
     hub_sync_free(hub->sync);
     if (hub->sig_term != NULL)
         event_free(hub->sig_term);

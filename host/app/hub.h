@@ -23,6 +23,7 @@ struct hub_worker_pool;
 struct hub_sync;
 struct hub_http_defer_pool;
 struct hub_oauth_ctx;
+struct hub_webhook;
 struct event_base;
 struct event;
 
@@ -36,6 +37,7 @@ struct hub {
     struct hub_sync           *sync;
     struct hub_http_defer_pool *defer;     /* DB work of HTTP handlers, off the loop */
     struct hub_oauth_ctx      *oauth;
+    struct hub_webhook        *webhook;   /* POST /api/webhooks/{platform}/{integration_id} */
     struct event              *sig_term;
     struct event              *sig_int;
     int                        port;            /* bound port */

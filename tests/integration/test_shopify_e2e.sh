@@ -167,5 +167,20 @@ check_ge "the token was refreshed (new generation)" \
     "$(sql "SELECT generation FROM oauth_tokens WHERE integration_id = $ID")" "$((GEN_BEFORE + 1))"
 check "the integration is still ACTIVE" "$(sql "SELECT status FROM integrations WHERE id = $ID")" ACTIVE
 
+# Webhooks: the shop delivers a signed customers/update to the hub, which stores it before the
+# 200 and applies it.
+curl -s -X POST -H 'X-Shopify-Access-Token: shpat_sandbox' -H 'Content-Type: application/json' \
+    -d "{\"webhook\":{\"topic\":\"customers/update\",\"address\":\"http://127.0.0.1:$PORT_B/api/webhooks/shopify/$ID\",\"format\":\"json\"}}" \
+    "$SB/admin/api/2024-10/webhooks.json" >/dev/null
+curl -s -X POST -H 'Content-Type: application/json' -d '{"first_name":"Webhooked"}' \
+    "$SB/_sandbox/customers/$EXT" >/dev/null
+for i in $(seq 1 100); do
+    [ "$(sql "SELECT count(*) FROM companies WHERE contact_first_name = 'Webhooked' AND organization_id = $ORG")" = 1 ] && break
+    sleep 0.1
+done
+check "a signed delivery is stored" "$(sql "SELECT count(*) FROM integration_webhook_events WHERE integration_id = $ID AND topic = 'customers/update'")" 1
+check "and applied to Simplix" "$(sql "SELECT count(*) FROM companies WHERE contact_first_name = 'Webhooked' AND organization_id = $ORG")" 1
+check "a forged delivery is refused" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Shopify-Hmac-Sha256: AAAA' -H 'X-Shopify-Topic: customers/update' -H 'X-Shopify-Event-Id: forged-1' -d '{"id":1}' "http://127.0.0.1:$PORT_B/api/webhooks/shopify/$ID")" 401
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
