@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "app/cli_admin.h"
 #include "app/hub.h"
 #include "core/buf.h"
@@ -38,6 +39,7 @@ static const char usage_main[] =
     "  integrations       create, list, pause, resume, connect (OAuth) and test integrations\n"
     "  sync               start sync runs, follow their progress, read the sync logs\n"
     "  events             list and replay received webhook events\n"
+    "  token              create, list and revoke admin API tokens (create prints it once)\n"
     "  version            print the hub and SDK ABI versions\n"
     "\n"
     "Run `simplix-hub COMMAND --help` for a command's options. serve and migrate take settings\n"
@@ -520,6 +522,8 @@ main(int argc, char **argv)
     if (strcmp(argv[1], "org") == 0 || strcmp(argv[1], "integrations") == 0 ||
         strcmp(argv[1], "sync") == 0 || strcmp(argv[1], "events") == 0)
         return hub_cli_admin(argc - 1, argv + 1);
+    if (strcmp(argv[1], "token") == 0)
+        return hub_cli_tokens(argc - 1, argv + 1);
     fprintf(stderr, "simplix-hub: unknown command \"%s\"\n\n", argv[1]);
     return die_usage(usage_main);
 }

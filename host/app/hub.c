@@ -10,6 +10,7 @@
 #include "http/defer.h"
 #include "oauth/oauth.h"
 #include "webhook/webhook.h"
+#include "api/api.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -408,6 +409,23 @@ hub_run(struct hub *hub, struct hub_error *err)
         hub->oauth->keys = &hub->keys;
         hub->oauth->defer = hub->defer;
         hub_oauth_register_routes(hub->http, hub->oauth);
+
+        /* The admin API (docs/API.md): every database access on the deferred pool. */
+        hub->api = calloc(1, sizeof(*hub->api));
+        if (hub->api == NULL) {
+            rc = hub_error_set(err, HUB_E_NOMEM, "out of memory");
+            goto out;
+        }
+        hub->api->defer = hub->defer;
+        hub->api->plugins = &hub->plugins;
+        hub->api->sync = hub->sync;
+        hub->api->keys = &hub->keys;
+        hub->api->public_url = hub->cfg.public_url;
+        rc = hub_api_register(hub->http, hub->api);
+        if (rc < 0) {
+            rc = hub_error_set(err, rc, "admin API routes: the router is full");
+            goto out;
+        }
     }
 
     atomic_store(&hub->db_ok, 1);
@@ -450,6 +468,7 @@ out:
         hub_http_defer_pool_free(hub->defer);
     }
     free(hub->oauth);
+    free(hub->api);
     if (hub->http != NULL)
         hub_http_server_free(hub->http);
     if (hub->base != NULL)

@@ -24,6 +24,7 @@ struct hub_sync;
 struct hub_http_defer_pool;
 struct hub_oauth_ctx;
 struct hub_webhook;
+struct hub_api_ctx;
 struct event_base;
 struct event;
 
@@ -38,6 +39,7 @@ struct hub {
     struct hub_http_defer_pool *defer;     /* DB work of HTTP handlers, off the loop */
     struct hub_oauth_ctx      *oauth;
     struct hub_webhook        *webhook;   /* POST /api/webhooks/{platform}/{integration_id} */
+    struct hub_api_ctx        *api;       /* /api/v1 admin API */
     struct event              *sig_term;
     struct event              *sig_int;
     int                        port;            /* bound port */
