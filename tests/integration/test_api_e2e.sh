@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The admin API end to end, black box, as the Simplix product uses it: with an organization's
+# token only, create a Shopify integration for the sandbox shop, run the OAuth flow, start a
+# sync, follow its progress, read the resulting invoices. Then check that no secret (the app's
+# client secret, the shop's access tokens, the API token) appears in any response or in the
+# hub's log.
+#
+#   test_api_e2e.sh BUILD_DIR
+set -uo pipefail
+
+BUILD=${1:?usage: test_api_e2e.sh BUILD_DIR}
+HUB=$BUILD/bin/simplix-hub
+SBX=$BUILD/bin/simplix-sandbox
+PASS=0
+FAIL=0
+PIDS=()
+
+skip() {
+    if [ "${SX_REQUIRE_ALL:-0}" = 1 ]; then echo "FAIL: would skip: $*"; exit 1; fi
+    echo "SKIP: $*"; exit 77
+}
+[ -n "${TEST_DATABASE_URL:-}" ] || skip "TEST_DATABASE_URL is not set"
+command -v psql >/dev/null || skip "psql is not installed"
+[ -x "$HUB" ] && [ -x "$SBX" ] && [ -f "$BUILD/plugins/shopify.so" ] || skip "hub, sandbox or shopify.so not built"
+
+TMP=$(mktemp -d /tmp/sx_api_e2e.XXXXXX)
+DB=sxt_api_e2e_$$
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+    if [ "$FAIL" = 0 ]; then rm -rf "$TMP"; else echo "logs kept in $TMP"; fi
+}
+trap cleanup EXIT
+check() {
+    if [ "$2" = "$3" ]; then PASS=$((PASS + 1)); echo "ok   $1 ($2)";
+    else FAIL=$((FAIL + 1)); echo "FAIL $1: expected $3, got $2"; fi
+}
+wait_file() { local i; for i in $(seq 1 200); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
+jfield() { grep -o "\"$1\" *: *\"\?[^,\"}]*" | head -1 | sed 's/.*: *"\{0,1\}//'; }
+
+psql "$TEST_DATABASE_URL" -qc "CREATE DATABASE $DB" >/dev/null || exit 1
+DATABASE_URL=$(psql "$TEST_DATABASE_URL" -qAt -c "SELECT 'postgresql://' || current_user || '@' || host(inet_server_addr()) || ':' || inet_server_port() || '/$DB'")
+export DATABASE_URL SX_MASTER_KEY_FILE=$TMP/master.key SX_PLUGIN_DIR=$BUILD/plugins
+"$HUB" migrate >/dev/null 2>&1 && "$HUB" keygen "$SX_MASTER_KEY_FILE" >/dev/null || exit 1
+
+"$SBX" --shopify-port 0 --ready-file "$TMP/sandbox.json" --seed 5 --customers 120 --products 40 \
+    --orders 300 >"$TMP/sandbox.log" 2>&1 &
+PIDS+=("$!")
+wait_file "$TMP/sandbox.json" || { echo "sandbox did not start"; exit 1; }
+SB=$(grep -o '"shopify":"http[^"]*"' "$TMP/sandbox.json" | head -1 | cut -d'"' -f4)
+
+PORT=0
+for i in $(seq 1 50); do
+    PORT=$((20000 + RANDOM % 12000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
+done
+export SX_PUBLIC_URL=http://127.0.0.1:$PORT
+"$HUB" serve --listen "127.0.0.1:$PORT" --ready-file "$TMP/hub.json" --workers 2 \
+    --log-level debug >"$TMP/hub.log" 2>&1 &
+PIDS+=("$!")
+wait_file "$TMP/hub.json" || { echo "hub did not start"; cat "$TMP/hub.log"; exit 1; }
+API=$SX_PUBLIC_URL/api/v1
+
+# The operator's one-time set-up: an organization and its admin token.
+ORG=$("$HUB" org create "API E2E")
+TOKEN=$("$HUB" token create --org "$ORG" --role admin --name e2e 2>/dev/null | grep -o 'sxk_[A-Za-z0-9_-]*' | head -1)
+[ -n "$TOKEN" ] || { echo "no token"; exit 1; }
+AUTH="Authorization: Bearer $TOKEN"
+api() { curl -sS --max-time 30 -H "$AUTH" -H 'Content-Type: application/json' "$@" | tee -a "$TMP/responses"; echo >>"$TMP/responses"; }
+
+# 1. Create the integration through the API only.
+BODY=$(api -X POST "$API/integrations" -d "{\"platform\":\"shopify\",\"name\":\"Shop\",\
+\"config\":{\"shop_domain\":\"sandbox-shop.myshopify.com\",\"base_url\":\"$SB\",\"client_id\":\"sandbox-api-key\"},\
+\"credentials\":{\"client_secret\":\"sandbox-api-secret\"},\"sync_settings\":{\"entities\":[]}}")
+ID=$(printf '%s' "$BODY" | jfield id)
+check "integration created through the API" "$(printf '%s' "$ID" | grep -c '^[0-9][0-9]*$')" 1
+
+# 2. OAuth: the API gives the authorize URL; the shop approves; the hub's callback connects.
+URL=$(api -X POST "$API/integrations/$ID/oauth/start" | grep -o '"authorize_url" *: *"[^"]*"' | sed 's/.*: *"//; s/"$//')
+CB=$(curl -s -o /dev/null -w '%{redirect_url}' "$URL")
+check "OAuth callback connects the shop" "$(curl -s "$CB" | grep -c 'Connected')" 1
+check "the integration is ACTIVE (read through the API)" \
+    "$(api "$API/integrations/$ID" | jfield status)" ACTIVE
+
+# 3. Start a sync of the orders and follow it until it ends.
+RUN=$(api -X POST -H 'Idempotency-Key: e2e-orders-1' "$API/integrations/$ID/syncs" \
+      -d '{"entity":"order","direction":"import","mode":"full"}')
+JOB=$(printf '%s' "$RUN" | jfield job_id)
+STATUS=""
+for i in $(seq 1 300); do
+    LIST=$(api "$API/integrations/$ID/syncs?job_id=$JOB")
+    STATUS=$(printf '%s' "$LIST" | jfield status)
+    [ "$STATUS" = COMPLETED ] || [ "$STATUS" = FAILED ] || [ "$STATUS" = PARTIAL ] && break
+    sleep 0.2
+done
+check "the sync run completes (followed through the API)" "$STATUS" COMPLETED
+ORDERS=$(curl -s -H 'X-Shopify-Access-Token: shpat_sandbox' "$SB/admin/api/2024-10/orders/count.json?status=any" | grep -o '"count":[0-9]*' | cut -d: -f2)
+
+# 4. Read the invoices, every page.
+N=0
+CURSOR=""
+for i in $(seq 1 100); do
+    PAGE=$(api "$API/invoices?limit=100${CURSOR:+&cursor=$CURSOR}")
+    N=$((N + $(printf '%s' "$PAGE" | grep -o '"refunded_minor"' | wc -l)))     # per invoice, not per line
+    CURSOR=$(printf '%s' "$PAGE" | grep -o '"next_cursor" *: *"[^"]*"' | sed 's/.*: *"//; s/"$//')
+    [ -n "$CURSOR" ] || break
+done
+check "every order is an invoice readable through the API" "$N" "$ORDERS"
+
+# 5. Secrets: not in any response, not in the hub's log (run at debug level).
+SECRETS=("sandbox-api-secret" "$TOKEN")
+LEAKS=0
+# The shop's OAuth tokens are random ("shpat_" + 32 characters): none may show anywhere.
+for f in "$TMP/responses" "$TMP/hub.log"; do
+    if grep -qE 'shp(at|rt|ua)_[A-Za-z0-9]{16,}' "$f"; then
+        echo "  an OAuth token leaked in ${f##*/}"
+        LEAKS=$((LEAKS + 1))
+    fi
+done
+for s in "${SECRETS[@]}"; do
+    [ ${#s} -ge 8 ] || continue
+    grep -qF -- "$s" "$TMP/responses" && { echo "  leaked in a response: ${s:0:6}..."; LEAKS=$((LEAKS + 1)); }
+    grep -qF -- "$s" "$TMP/hub.log" && { echo "  leaked in the log: ${s:0:6}..."; LEAKS=$((LEAKS + 1)); }
+done
+check "no secret in any response or log line (client secret, API token, OAuth tokens)" "$LEAKS" 0
+check "the log searched was written at debug level" \
+    "$([ "$(grep -c '"level":"debug"' "$TMP/hub.log")" -gt 0 ] && echo yes)" yes
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
