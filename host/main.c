@@ -40,6 +40,7 @@ static const char usage_main[] =
     "  sync               start sync runs, follow their progress, read the sync logs\n"
     "  events             list and replay received webhook events\n"
     "  token              create, list and revoke admin API tokens (create prints it once)\n"
+    "  openapi            print the admin API's OpenAPI 3.1 document\n"
     "  version            print the hub and SDK ABI versions\n"
     "\n"
     "Run `simplix-hub COMMAND --help` for a command's options. serve and migrate take settings\n"
@@ -524,6 +525,11 @@ main(int argc, char **argv)
         return hub_cli_admin(argc - 1, argv + 1);
     if (strcmp(argv[1], "token") == 0)
         return hub_cli_tokens(argc - 1, argv + 1);
+    if (strcmp(argv[1], "openapi") == 0) {
+        /* The admin API's OpenAPI 3.1 document, as GET /api/v1/openapi.json serves it. */
+        printf("%s\n", hub_api_openapi_json());
+        return 0;
+    }
     fprintf(stderr, "simplix-hub: unknown command \"%s\"\n\n", argv[1]);
     return die_usage(usage_main);
 }
