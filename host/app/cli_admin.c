@@ -42,7 +42,7 @@ static const char usage_integrations[] =
 
 static const char usage_sync[] =
     "Usage: simplix-hub sync start INTEGRATION --entity customer|product|order\n"
-    "           [--mode full|incremental] [--wait SECONDS]\n"
+    "           [--mode full|incremental|reconcile] [--wait SECONDS]\n"
     "       simplix-hub sync export INTEGRATION [--wait SECONDS]\n"
     "       simplix-hub sync logs INTEGRATION [--limit N]\n"
     "\n"

@@ -307,7 +307,8 @@ run_start(struct hub_db *db, const char *ids, const char *entity, const char *mo
     int         rc;
 
     st->since_ms = 0;
-    if (strcmp(mode, "incremental") == 0 && st->has_watermark) {
+    if ((strcmp(mode, "incremental") == 0 || strcmp(mode, "reconcile") == 0) &&
+        st->has_watermark) {
         st->since_ms = st->watermark_ms - (int64_t)overlap_s * 1000;
         if (st->since_ms < 1)
             st->since_ms = 1;
@@ -319,7 +320,9 @@ run_start(struct hub_db *db, const char *ids, const char *entity, const char *mo
         return rc;
     p[0] = ids;
     p[1] = entity;
-    p[2] = st->since_ms ? "incremental" : "full";
+    /* A reconciliation is an incremental run over a wider window: what webhooks missed (never
+     * sent, lost, refused) comes back and is healed; its created + updated are the count. */
+    p[2] = strcmp(mode, "reconcile") == 0 ? "reconcile" : st->since_ms ? "incremental" : "full";
     p[3] = job;
     rc = hub_db_query(db, "INSERT INTO integration_sync_logs (integration_id, entity, direction, "
                       "type, status, job_id) VALUES ($1, $2, 'import', $3, 'RUNNING', $4) "
@@ -539,9 +542,10 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
         snprintf(mode, sizeof(mode), "%s", json_object_get_string(v));
     json_object_put(pl);
     if (integration_id <= 0 || !hub_sync_entity_ok(entity) ||
-        (strcmp(mode, "full") != 0 && strcmp(mode, "incremental") != 0))
+        (strcmp(mode, "full") != 0 && strcmp(mode, "incremental") != 0 &&
+         strcmp(mode, "reconcile") != 0))
         return hub_error_set(err, HUB_E_INVALID, "sync.import payload needs integration_id, "
-                             "entity (customer|product|order) and mode (full|incremental)");
+                             "entity (customer|product|order) and mode (full|incremental|reconcile)");
 
     rc = hub_sync_integ_load(run->db, integration_id, &in, err);
     if (rc < 0)
@@ -579,7 +583,10 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
                      "committed page", ids, entity, st.log_id);
     } else {
         rc = run_start(run->db, ids, entity, mode, job->id, &st,
-                       (int)hub_sync_setting_int(&in, "overlap_s", s->opts.overlap_s, 0, 86400), err);
+                       strcmp(mode, "reconcile") == 0 ?
+                       (int)hub_sync_setting_int(&in, "reconcile_window_s", 3600, 60, 7 * 86400) :
+                       (int)hub_sync_setting_int(&in, "overlap_s", s->opts.overlap_s, 0, 86400),
+                       err);
         if (rc < 0)
             goto out;
     }
@@ -669,9 +676,11 @@ hub_sync_enqueue_import(struct hub_db *db, int64_t integration_id, const char *e
     struct hub_job_spec spec;
     char                payload[160], key[96];
 
-    if (!hub_sync_entity_ok(entity) || (strcmp(mode, "full") != 0 && strcmp(mode, "incremental") != 0))
+    if (!hub_sync_entity_ok(entity) ||
+        (strcmp(mode, "full") != 0 && strcmp(mode, "incremental") != 0 &&
+         strcmp(mode, "reconcile") != 0))
         return hub_error_set(err, HUB_E_INVALID, "entity must be customer, product or order and "
-                             "mode full or incremental");
+                             "mode full, incremental or reconcile");
     snprintf(payload, sizeof(payload), "{\"integration_id\":%" PRId64 ",\"entity\":\"%s\","
              "\"mode\":\"%s\"}", integration_id, entity, mode);
     snprintf(key, sizeof(key), "sync:import:%" PRId64 ":%s", integration_id, entity);
@@ -743,6 +752,34 @@ hub_sync_schedule(struct hub_db *db, int *out_enqueued, struct hub_error *err)
         spec.integration_id = id;
         spec.max_attempts = 8;
         if (hub_queue_enqueue(db, &spec, NULL, &deduped, err) == 0 && !deduped)
+            n++;
+    }
+    PQclear(res);
+    res = NULL;
+    /* Reconciliations: every reconcile_interval_s (default 3600), each listed entity that has
+     * completed a run is read again over reconcile_window_s: the safety net under webhooks. */
+    rc = hub_db_query(db,
+                      "SELECT i.id, e.entity FROM integrations i "
+                      "CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN "
+                      "  jsonb_typeof(i.sync_settings->'entities') = 'array' THEN "
+                      "  i.sync_settings->'entities' ELSE '[]' END) e(entity) "
+                      "JOIN sync_state s ON s.integration_id = i.id AND s.entity = e.entity "
+                      "  AND s.direction = 'import' AND s.watermark IS NOT NULL "
+                      "  AND s.run_log_id IS NULL "
+                      "WHERE i.status = 'ACTIVE' AND i.deleted_at IS NULL "
+                      "  AND e.entity IN ('customer', 'product', 'order') "
+                      "  AND NOT EXISTS (SELECT 1 FROM integration_sync_logs l WHERE "
+                      "    l.integration_id = i.id AND l.entity = e.entity AND l.type = 'reconcile' "
+                      "    AND l.started_at > now() - make_interval(secs => greatest(60, "
+                      "    coalesce(sx_int(i.sync_settings->'reconcile_interval_s'), 3600)::int))) "
+                      "  AND i.created_at < now() - make_interval(secs => greatest(60, "
+                      "    coalesce(sx_int(i.sync_settings->'reconcile_interval_s'), 3600)::int)) "
+                      "LIMIT 1000", 0, NULL, &res, err);
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < PQntuples(res); i++) {
+        if (hub_sync_enqueue_import(db, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                                    PQgetvalue(res, i, 1), "reconcile", NULL, err) == 0)
             n++;
     }
     PQclear(res);

@@ -182,5 +182,13 @@ check "a signed delivery is stored" "$(sql "SELECT count(*) FROM integration_web
 check "and applied to Simplix" "$(sql "SELECT count(*) FROM companies WHERE contact_first_name = 'Webhooked' AND organization_id = $ORG")" 1
 check "a forged delivery is refused" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Shopify-Hmac-Sha256: AAAA' -H 'X-Shopify-Topic: customers/update' -H 'X-Shopify-Event-Id: forged-1' -d '{"id":1}' "http://127.0.0.1:$PORT_B/api/webhooks/shopify/$ID")" 401
 
+# Reconciliation: a change no webhook announced (no subscription for products) is healed by a
+# reconcile run, which reports the count.
+PEXT=$(sql "SELECT external_id FROM integration_mappings WHERE integration_id = $ID AND entity = 'product' ORDER BY internal_id LIMIT 1")
+curl -s -X POST -H 'Content-Type: application/json' -d '{}' "$SB/_sandbox/products/$PEXT" >/dev/null
+"$HUB" sync start "$ID" --entity product --mode reconcile --wait 120 >/dev/null
+check "a reconcile run heals what no webhook said" \
+    "$(sql "SELECT type || ':' || status || ':' || (created + updated) FROM integration_sync_logs WHERE integration_id = $ID AND entity = 'product' ORDER BY id DESC LIMIT 1")" "reconcile:COMPLETED:1"
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
