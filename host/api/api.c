@@ -10,6 +10,7 @@
 #include "oauth/oauth.h"
 #include "plugin/hostapi.h"
 #include "sync/engine.h"
+#include "webhook/webhook.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -919,6 +920,215 @@ h_health(struct api_req *r)
     PQclear(res);
 }
 
+/* ---- webhook events --------------------------------------------------------------------------- */
+
+/* The public shape of a webhook event: never its headers, body, signature or source address
+ * (they may carry the platform's signatures and the shop's data). */
+#define EVENT_JSON                                                                          \
+    "json_build_object('id', e.id, 'received_at', e.received_at, 'topic', e.topic, "        \
+    "'delivery_id', e.delivery_id, 'status', e.status, 'attempts', e.attempts, "            \
+    "'last_error', e.last_error, 'processed_at', e.processed_at)::text"
+
+static int
+event_status_ok(const char *s)
+{
+    static const char *const ok[] = { "PENDING", "PROCESSING", "PROCESSED", "FAILED", "SKIPPED" };
+    size_t i;
+
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        if (strcmp(s, ok[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void
+h_events_list(struct api_req *r)
+{
+    struct page pg;
+    PGresult   *res = NULL;
+    const char *p[4], *status;
+    char        ids[24];
+    int64_t     id;
+
+    if (own_integration(r, &id, ids, &res) < 0)
+        return;
+    PQclear(res);
+    res = NULL;
+    if (page_parse(r, &pg, 1) < 0)
+        goto out;
+    status = hub_oauth_param(&pg.qp, "status");
+    if (status != NULL && !event_status_ok(status)) {
+        api_error(r, 400, "invalid_query", NULL, "status is PENDING, PROCESSING, PROCESSED, "
+                  "FAILED or SKIPPED");
+        goto out;
+    }
+    p[0] = ids;
+    p[1] = pg.after;
+    p[2] = pg.limit1;
+    p[3] = status;
+    if (q(r, "SELECT e.id, " EVENT_JSON " FROM integration_webhook_events e WHERE "
+          "e.integration_id = $1::bigint AND e.id < $2::bigint AND ($4::text IS NULL OR "
+          "e.status = $4) ORDER BY e.id DESC LIMIT $3::int", 4, p, &res) == 0)
+        page_reply(r, &pg, res);
+out:
+    PQclear(res);
+    page_free(&pg);
+}
+
+static void
+h_event_get(struct api_req *r)
+{
+    PGresult   *res = NULL;
+    const char *p[2];
+    char        ids[24], eids[24];
+    int64_t     id, eid;
+
+    if (own_integration(r, &id, ids, &res) < 0)
+        return;
+    PQclear(res);
+    res = NULL;
+    if (param_id(r, "event_id", &eid, eids) < 0) {
+        not_found(r, "webhook event");
+        return;
+    }
+    p[0] = ids;
+    p[1] = eids;
+    if (q(r, "SELECT " EVENT_JSON " FROM integration_webhook_events e WHERE e.integration_id = "
+          "$1::bigint AND e.id = $2::bigint", 2, p, &res) < 0)
+        return;
+    if (PQntuples(res) == 0)
+        not_found(r, "webhook event");
+    else
+        reply_raw(r, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+}
+
+static int
+digits(const char *s, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM). Only the shape: PostgreSQL
+ * checks the calendar (rfc3339_valid). */
+static int
+rfc3339_shape(const char *s)
+{
+    size_t len = strlen(s), i = 19;
+
+    if (len < 20 || len > 40 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) ||
+        s[7] != '-' || !digits(s + 8, 2) || (s[10] != 'T' && s[10] != 't') ||
+        !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' ||
+        !digits(s + 17, 2))
+        return 0;
+    if (s[i] == '.') {
+        i++;
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+        while (isdigit((unsigned char)s[i]))
+            i++;
+    }
+    if ((s[i] == 'Z' || s[i] == 'z') && s[i + 1] == '\0')
+        return 1;
+    return (s[i] == '+' || s[i] == '-') && len - i == 6 && digits(s + i + 1, 2) &&
+           s[i + 3] == ':' && digits(s + i + 4, 2);
+}
+
+/* since / until: RFC 3339 that PostgreSQL accepts as a timestamptz. 422 answered otherwise. */
+static int
+rfc3339_valid(struct api_req *r, const char *since, const char *until)
+{
+    const char      *p[2] = { since, until };
+    struct hub_error e;
+    PGresult        *res = NULL;
+
+    if ((since != NULL && !rfc3339_shape(since)) || (until != NULL && !rfc3339_shape(until)))
+        goto bad;
+    /* A failed cast here is the client's mistake, not a 500 (no transaction is open). */
+    if (hub_db_query(r->db, "SELECT $1::timestamptz, $2::timestamptz", 2, p, &res, &e) < 0)
+        goto bad;
+    PQclear(res);
+    return 0;
+bad:
+    api_error(r, 422, "invalid_field", NULL, "since and until are RFC 3339 date-times "
+              "(2026-01-31T12:00:00Z)");
+    return -1;
+}
+
+static void
+h_events_replay(struct api_req *r)
+{
+    struct hub_webhook_filter f;
+    json_object              *o = NULL, *v;
+    const char               *since, *until, *p[2];
+    PGresult                 *res = NULL;
+    char                      ids[24], eids[24];
+    int64_t                   id, n = 0;
+    int                       has_event;
+
+    if (own_integration(r, &id, ids, &res) < 0)
+        return;
+    PQclear(res);
+    res = NULL;
+    if (body_object(r, &o) < 0)
+        return;
+    memset(&f, 0, sizeof(f));
+    f.integration_id = id;     /* never another integration's (or organization's) events */
+    has_event = json_object_object_get_ex(o, "event_id", &v) &&
+                !json_object_is_type(v, json_type_null);
+    if (has_event) {
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0) {
+            api_error(r, 422, "invalid_field", NULL, "event_id must be a positive integer");
+            goto out;
+        }
+        f.event_id = json_object_get_int64(v);
+    }
+    if (member_str(r, o, "since", 40, &since) < 0 || member_str(r, o, "until", 40, &until) < 0)
+        goto out;
+    if (has_event == (since != NULL || until != NULL)) {
+        api_error(r, 422, "missing_field", "{\"one_of\":[[\"event_id\"],[\"since\",\"until\"]]}",
+                  "give either event_id, or since and/or until");
+        goto out;
+    }
+    if (has_event) {
+        snprintf(eids, sizeof(eids), "%" PRId64, f.event_id);
+        p[0] = ids;
+        p[1] = eids;
+        if (q(r, "SELECT 1 FROM integration_webhook_events WHERE integration_id = $1::bigint "
+              "AND id = $2::bigint", 2, p, &res) < 0)
+            goto out;
+        if (PQntuples(res) == 0) {
+            not_found(r, "webhook event");
+            goto out;
+        }
+    } else {
+        if (rfc3339_valid(r, since, until) < 0)
+            goto out;
+        f.since = since;
+        f.until = until;
+    }
+    if (hub_webhook_replay(r->db, &f, &n, &r->err) < 0) {
+        internal(r, "webhook replay");
+        goto out;
+    }
+    hub_log_info("api", "organization %s replayed %" PRId64 " webhook event(s) of integration %s",
+                 r->org, n, ids);
+    hub_buf_reset(&r->body);
+    hub_buf_printf(&r->body, "{\"integration_id\":%" PRId64 ",\"replayed\":%" PRId64
+                   ",\"status\":\"queued\"}", id, n);
+    r->status = 202;
+out:
+    PQclear(res);
+    json_object_put(o);
+}
+
 /* ---- Simplix records ---------------------------------------------------------------------------- */
 
 static void
@@ -1011,6 +1221,97 @@ h_connectors(struct api_req *r)
     r->status = 200;
 }
 
+/* ---- organizations (operator tokens) ----------------------------------------------------------- */
+
+#define ORG_JSON                                                                            \
+    "json_build_object('id', o.id, 'name', o.name, 'currency', o.currency, 'created_at', "  \
+    "o.created_at, 'updated_at', o.updated_at, 'integrations', (SELECT count(*) FROM "      \
+    "integrations i WHERE i.organization_id = o.id AND i.deleted_at IS NULL))::text"
+
+static void
+org_reply(struct api_req *r, const char *ids, int status)
+{
+    const char *p[1] = { ids };
+    PGresult   *res = NULL;
+
+    if (q(r, "SELECT " ORG_JSON " FROM organizations o WHERE o.id = $1::bigint", 1, p,
+          &res) < 0)
+        return;
+    if (PQntuples(res) == 0)
+        not_found(r, "organization");
+    else
+        reply_raw(r, status, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+}
+
+static void
+h_orgs_list(struct api_req *r)
+{
+    struct page pg;
+    const char *p[2];
+    PGresult   *res = NULL;
+
+    if (page_parse(r, &pg, 0) < 0)
+        goto out;
+    p[0] = pg.after;
+    p[1] = pg.limit1;
+    if (q(r, "SELECT o.id, " ORG_JSON " FROM organizations o WHERE o.id > $1::bigint ORDER BY "
+          "o.id LIMIT $2::int", 2, p, &res) == 0)
+        page_reply(r, &pg, res);
+out:
+    PQclear(res);
+    page_free(&pg);
+}
+
+static void
+h_orgs_create(struct api_req *r)
+{
+    json_object *o = NULL;
+    const char  *name, *currency, *p[2];
+    PGresult    *res = NULL;
+    char         ids[24];
+
+    if (body_object(r, &o) < 0)
+        return;
+    if (member_str(r, o, "name", 300, &name) < 0 || member_str(r, o, "currency", 3, &currency) < 0)
+        goto out;
+    if (name == NULL) {
+        api_error(r, 422, "missing_field", "{\"required\":[\"name\"]}", "name is required");
+        goto out;
+    }
+    if (currency != NULL && (strlen(currency) != 3 || !isupper((unsigned char)currency[0]) ||
+                             !isupper((unsigned char)currency[1]) ||
+                             !isupper((unsigned char)currency[2]))) {
+        api_error(r, 422, "invalid_field", NULL, "currency is an ISO 4217 code (EUR)");
+        goto out;
+    }
+    p[0] = name;
+    p[1] = currency;
+    if (q(r, "INSERT INTO organizations (name, currency) VALUES ($1, coalesce($2, 'EUR')) "
+          "RETURNING id", 2, p, &res) < 0)
+        goto out;
+    snprintf(ids, sizeof(ids), "%s", PQgetvalue(res, 0, 0));
+    hub_log_info("api", "operator created organization %s", ids);
+    org_reply(r, ids, 201);
+    if (r->status == 201)
+        snprintf(r->location, sizeof(r->location), HUB_API_PREFIX "/organizations/%s", ids);
+out:
+    PQclear(res);
+    json_object_put(o);
+}
+
+static void
+h_org_get(struct api_req *r)
+{
+    int64_t id;
+    char    ids[24];
+
+    if (param_id(r, "org_id", &id, ids) < 0)
+        not_found(r, "organization");
+    else
+        org_reply(r, ids, 200);
+}
+
 /* ---- the route table ----------------------------------------------------------------------------- */
 
 enum { R_OPENAPI = 0 };
@@ -1031,12 +1332,21 @@ static const struct hub_api_route routes[] = {
     { HUB_M_GET,                              HUB_API_PREFIX "/companies" },
     { HUB_M_GET,                              HUB_API_PREFIX "/products" },
     { HUB_M_GET,                              HUB_API_PREFIX "/invoices" },
+    { HUB_M_GET,                              HUB_API_PREFIX "/integrations/{id}/events" },
+    /* Before {event_id}: routes match in the order added. */
+    { HUB_M_POST,                             HUB_API_PREFIX "/integrations/{id}/events/replay" },
+    { HUB_M_GET,                              HUB_API_PREFIX "/integrations/{id}/events/{event_id}" },
+    { HUB_M_GET | HUB_M_POST,                 HUB_API_PREFIX "/organizations" },
+    { HUB_M_GET,                              HUB_API_PREFIX "/organizations/{org_id}" },
 };
 
-/* Per route: GET, POST, PATCH, DELETE; `org` says it needs an organization token. */
+/* Who may call a route: any token, organization tokens only, operator tokens only. */
+enum { SCOPE_ANY = 0, SCOPE_ORG = 1, SCOPE_OPERATOR = 2 };
+
+/* Per route: GET, POST, PATCH, DELETE and its scope. */
 static const struct {
     api_fn get, post, patch, del;
-    int    org;
+    int    scope;
 } handlers[] = {
     { NULL, NULL, NULL, NULL, 0 },
     { h_connectors, NULL, NULL, NULL, 0 },
@@ -1053,6 +1363,11 @@ static const struct {
     { h_companies, NULL, NULL, NULL, 1 },
     { h_products, NULL, NULL, NULL, 1 },
     { h_invoices, NULL, NULL, NULL, 1 },
+    { h_events_list, NULL, NULL, NULL, 1 },
+    { NULL, h_events_replay, NULL, NULL, 1 },
+    { h_event_get, NULL, NULL, NULL, 1 },
+    { h_orgs_list, h_orgs_create, NULL, NULL, 2 },
+    { h_org_get, NULL, NULL, NULL, 2 },
 };
 
 _Static_assert(sizeof(routes) / sizeof(routes[0]) == sizeof(handlers) / sizeof(handlers[0]),
@@ -1239,16 +1554,24 @@ api_job(struct hub_http_job *job, void *arg)
         api_error(&r, 405, "method_not_allowed", NULL, "method not allowed");
         goto send;
     }
-    if (r.method != HUB_M_GET && strcmp(r.role, "admin") != 0) {
+    if (handlers[i].scope == SCOPE_OPERATOR) {
+        if (r.org_id != 0 || strcmp(r.role, "operator") != 0) {
+            api_error(&r, 403, "forbidden", NULL, "only an operator token (no organization) "
+                      "may use this route");
+            goto send;
+        }
+    } else if (r.method != HUB_M_GET && strcmp(r.role, "admin") != 0) {
         api_error(&r, 403, "forbidden", NULL, "this token may only read");
         goto send;
     }
-    if (handlers[i].org && r.org_id == 0) {
+    if (handlers[i].scope == SCOPE_ORG && r.org_id == 0) {
         api_error(&r, 403, "forbidden", NULL, "an operator token has no organization: use a "
                   "token of the organization");
         goto send;
     }
-    im.key = r.method == HUB_M_POST ? hub_http_job_header(job, "Idempotency-Key") : NULL;
+    /* Idempotency keys are stored per organization: operator routes do not honour them. */
+    im.key = r.method == HUB_M_POST && r.org_id != 0 ?
+             hub_http_job_header(job, "Idempotency-Key") : NULL;
     if (im.key != NULL) {
         int rc = idem_lookup(&r, &im);
 

@@ -8,13 +8,16 @@
  *     (api_tokens, 0003); a token belongs to one organization with a role (admin, readonly)
  *     or to the hub itself (operator: no organization). Missing, unknown, revoked or expired
  *     tokens answer 401; readonly tokens answer 403 to every method but GET; operator tokens
- *     answer 403 on organization resources (they have none).
+ *     answer 403 on organization resources (they have none); the operator routes
+ *     (/organizations) answer 403 to every organization token.
  *   - Every statement is filtered by the token's organization. A resource of another
  *     organization answers 404, exactly like one that does not exist.
- *   - Credentials are write-only: sealed with hub_secret_store, never selected again.
+ *   - Credentials are write-only: sealed with hub_secret_store, never selected again. Webhook
+ *     events are listed without their headers, body or signature.
  *   - Idempotency-Key on a POST: the first answer (< 500) is stored for 24 h per organization
  *     (api_idempotency_keys, 0016); the same key with the same method, path and body gets the
- *     same status, Location and body again; with another request it answers 422.
+ *     same status, Location and body again; with another request it answers 422. Operator
+ *     routes (no organization) ignore the header.
  *
  * Threads: the route handlers run on the event loop and only hand the request to the defer
  * pool; authentication and every query run on a pool thread with its own connection.

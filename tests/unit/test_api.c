@@ -10,7 +10,12 @@
  * resume, test, oauth/start, syncs (enqueue 202, list, one run with progress), mappings,
  * health, soft delete; pagination of 25 companies by 10 sees each once; an Idempotency-Key
  * replay answers the same job and body, another body with the same key 422; the OpenAPI
- * document parses and names every registered route and method.
+ * document parses and names every registered route and method. Webhook events (rows inserted
+ * here, their headers and body carrying the secret): list with the status filter and
+ * pagination, one event, never headers or body; replay of one event and of a time range puts
+ * back only this integration's events (another organization's event id answers 404), bad
+ * bodies 422. Operator routes (/organizations): list with counts, create 201 + Location, one;
+ * organization tokens 403 on them (the walks cover that too).
  */
 #include <arpa/inet.h>
 #include <event2/event.h>
@@ -41,7 +46,7 @@ static struct hub_http_server *server;
 static int                     port;
 static char tok_a[HUB_API_TOKEN_SIZE], tok_ro[HUB_API_TOKEN_SIZE], tok_b[HUB_API_TOKEN_SIZE];
 static char tok_op[HUB_API_TOKEN_SIZE], tok_rev[HUB_API_TOKEN_SIZE];
-static long long org_a, org_b, integ_a, log_a;
+static long long org_a, org_b, integ_a, integ_b, log_a, ev_a1, ev_a2, ev_a3, ev_b;
 static int  n_responses, n_leaks;
 
 struct answer {
@@ -162,6 +167,21 @@ fill(const char *pattern, long long id, long long log_id, char *out, size_t cap)
         snprintf(tmp, sizeof(tmp), "%.*s%lld%s", (int)(p - out), out, log_id, p + 8);
         snprintf(out, cap, "%s", tmp);
     }
+    while ((p = strstr(out, "{event_id}")) != NULL) {
+        snprintf(tmp, sizeof(tmp), "%.*s%lld%s", (int)(p - out), out, ev_a1, p + 10);
+        snprintf(out, cap, "%s", tmp);
+    }
+    while ((p = strstr(out, "{org_id}")) != NULL) {
+        snprintf(tmp, sizeof(tmp), "%.*s%lld%s", (int)(p - out), out, org_a, p + 8);
+        snprintf(out, cap, "%s", tmp);
+    }
+}
+
+/* The operator's routes: organization tokens get 403 there. */
+static int
+operator_route(const char *pattern)
+{
+    return strncmp(pattern, "/api/v1/organizations", 21) == 0;
 }
 
 static const struct {
@@ -291,6 +311,205 @@ seed(void)
              "'ext-1')", integ_a, integ_a);
     REQUIRE(testdb_exec(&tdb, sql) == 0);
     log_a = testdb_scalar(&tdb, "SELECT max(id) FROM integration_sync_logs");
+    /* Webhook events: headers and body carry the secret, which no answer may show. */
+    snprintf(sql, sizeof(sql), "INSERT INTO integrations (organization_id, platform, name, "
+             "status, auth_type) VALUES (%lld, 'template', 'B shop', 'ACTIVE', 'api_key')", org_b);
+    REQUIRE(testdb_exec(&tdb, sql) == 0);
+    integ_b = testdb_scalar(&tdb, "SELECT max(id) FROM integrations");
+    snprintf(sql, sizeof(sql), "INSERT INTO integration_webhook_events (integration_id, "
+             "platform, topic, delivery_id, headers, body, signature, status, attempts, "
+             "last_error, received_at, processed_at) VALUES "
+             "(%lld, 'template', 'orders/create', 'd-1', '{\"X-Sig\":\"" SECRET "\"}', "
+             "'" SECRET "', '" SECRET "', 'PROCESSED', 1, NULL, '2026-01-10T10:00:00Z', "
+             "'2026-01-10T10:00:01Z'), "
+             "(%lld, 'template', 'orders/updated', 'd-2', '{}', '" SECRET "', NULL, 'FAILED', 5, "
+             "'boom', '2026-01-11T10:00:00Z', NULL), "
+             "(%lld, 'template', 'orders/paid', 'd-3', '{}', '" SECRET "', NULL, 'PENDING', 0, "
+             "NULL, '2026-01-12T10:00:00Z', NULL), "
+             "(%lld, 'template', 'orders/create', 'd-b', '{}', '" SECRET "', NULL, 'FAILED', 5, "
+             "'b', '2026-01-11T10:00:00Z', NULL)", integ_a, integ_a, integ_a, integ_b);
+    REQUIRE(testdb_exec(&tdb, sql) == 0);
+    ev_a1 = testdb_scalar(&tdb, "SELECT id FROM integration_webhook_events WHERE delivery_id = "
+                          "'d-1'");
+    ev_a2 = testdb_scalar(&tdb, "SELECT id FROM integration_webhook_events WHERE delivery_id = "
+                          "'d-2'");
+    ev_a3 = testdb_scalar(&tdb, "SELECT id FROM integration_webhook_events WHERE delivery_id = "
+                          "'d-3'");
+    ev_b = testdb_scalar(&tdb, "SELECT id FROM integration_webhook_events WHERE delivery_id = "
+                         "'d-b'");
+}
+
+static void
+test_events(void)
+{
+    static struct answer a;
+    char                 target[256], want[128], cursor[128];
+    json_object         *o, *v;
+
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events", integ_a);
+    request("GET", target, tok_ro, NULL, NULL, &a);
+    CHECK_EQ(200, a.status);
+    CHECK_STR_HAS(a.body, "\"delivery_id\":\"d-1\"");
+    CHECK_STR_HAS(a.body, "\"topic\":\"orders/updated\"");
+    CHECK_STR_HAS(a.body, "\"last_error\":\"boom\"");
+    CHECK_STR_HAS(a.body, "\"attempts\":5");
+    CHECK(strstr(a.body, "d-b") == NULL);
+    CHECK(strstr(a.body, "headers") == NULL);
+    CHECK(strstr(a.body, "\"body\"") == NULL);
+    CHECK(strstr(a.body, "signature") == NULL);
+    /* Newest first. */
+    CHECK(strstr(a.body, "d-3") != NULL && strstr(a.body, "d-3") < strstr(a.body, "d-1"));
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events?status=FAILED", integ_a);
+    request("GET", target, tok_ro, NULL, NULL, &a);
+    CHECK_EQ(200, a.status);
+    CHECK_STR_HAS(a.body, "d-2");
+    CHECK(strstr(a.body, "d-1") == NULL && strstr(a.body, "d-3") == NULL);
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events?status=nope", integ_a);
+    request("GET", target, tok_ro, NULL, NULL, &a);
+    CHECK_EQ(400, a.status);
+    /* Pagination: 2 then 1. */
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events?limit=2", integ_a);
+    request("GET", target, tok_ro, NULL, NULL, &a);
+    CHECK_EQ(200, a.status);
+    o = json_tokener_parse(a.body);
+    REQUIRE(o != NULL && json_object_object_get_ex(o, "next_cursor", &v) &&
+            json_object_is_type(v, json_type_string));
+    snprintf(cursor, sizeof(cursor), "%s", json_object_get_string(v));
+    json_object_put(o);
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events?limit=2&cursor=%s",
+             integ_a, cursor);
+    request("GET", target, tok_ro, NULL, NULL, &a);
+    CHECK_EQ(200, a.status);
+    CHECK_STR_HAS(a.body, "d-1");
+    CHECK_STR_HAS(a.body, "\"next_cursor\":null");
+
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events/%lld", integ_a, ev_a2);
+    request("GET", target, tok_ro, NULL, NULL, &a);
+    CHECK_EQ(200, a.status);
+    snprintf(want, sizeof(want), "\"id\":%lld", ev_a2);
+    CHECK_STR_HAS(a.body, want);
+    CHECK_STR_HAS(a.body, "\"status\":\"FAILED\"");
+    CHECK(strstr(a.body, "headers") == NULL);
+    /* B's event through A's integration, and A's event through B's integration: 404. */
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events/%lld", integ_a, ev_b);
+    request("GET", target, tok_a, NULL, NULL, &a);
+    CHECK_EQ(404, a.status);
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events/%lld", integ_b, ev_a2);
+    request("GET", target, tok_b, NULL, NULL, &a);
+    CHECK_EQ(404, a.status);
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events/replay", integ_a);
+    request("GET", target, tok_a, NULL, NULL, &a);
+    CHECK_EQ(404, a.status);
+
+    /* Replay one event. */
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events/replay", integ_a);
+    snprintf(want, sizeof(want), "{\"event_id\":%lld}", ev_a2);
+    request("POST", target, tok_a, NULL, want, &a);
+    CHECK_EQ(202, a.status);
+    CHECK_STR_HAS(a.body, "\"replayed\":1");
+    snprintf(want, sizeof(want), "SELECT count(*) FROM integration_webhook_events WHERE id = "
+             "%lld AND status = 'PENDING' AND attempts = 0", ev_a2);
+    CHECK_EQ(1, testdb_scalar(&tdb, want));
+    CHECK_EQ(1, testdb_scalar(&tdb, "SELECT count(*) FROM jobs WHERE kind = 'webhook.process'"));
+    /* Another organization's event id through A's integration: 404, B's event untouched. */
+    snprintf(want, sizeof(want), "{\"event_id\":%lld}", ev_b);
+    request("POST", target, tok_a, NULL, want, &a);
+    CHECK_EQ(404, a.status);
+    /* A range: d-1 (Jan 10) and d-2 (Jan 11), not d-3 (Jan 12), not B's. */
+    request("POST", target, tok_a, NULL, "{\"since\":\"2026-01-10T00:00:00Z\",\"until\":"
+            "\"2026-01-12T00:00:00+00:00\"}", &a);
+    CHECK_EQ(202, a.status);
+    CHECK_STR_HAS(a.body, "\"replayed\":2");
+    snprintf(want, sizeof(want), "SELECT count(*) FROM integration_webhook_events WHERE id = "
+             "%lld AND status = 'PENDING' AND processed_at IS NULL", ev_a1);
+    CHECK_EQ(1, testdb_scalar(&tdb, want));
+    snprintf(want, sizeof(want), "SELECT count(*) FROM integration_webhook_events WHERE id = "
+             "%lld AND status = 'FAILED' AND attempts = 5", ev_b);
+    CHECK_EQ(1, testdb_scalar(&tdb, want));
+    request("POST", target, tok_a, NULL, "{\"since\":\"2030-01-01T00:00:00.5Z\"}", &a);
+    CHECK_EQ(202, a.status);
+    CHECK_STR_HAS(a.body, "\"replayed\":0");
+    /* Bad bodies. */
+    request("POST", target, tok_a, NULL, "{}", &a);
+    CHECK_EQ(422, a.status);
+    request("POST", target, tok_a, NULL, "{\"event_id\":1,\"since\":\"2026-01-10T00:00:00Z\"}",
+            &a);
+    CHECK_EQ(422, a.status);
+    request("POST", target, tok_a, NULL, "{\"event_id\":\"1\"}", &a);
+    CHECK_EQ(422, a.status);
+    request("POST", target, tok_a, NULL, "{\"since\":\"yesterday\"}", &a);
+    CHECK_EQ(422, a.status);
+    request("POST", target, tok_a, NULL, "{\"since\":\"2026-02-31T00:00:00Z\"}", &a);
+    CHECK_EQ(422, a.status);
+    request("POST", target, tok_a, NULL, "{\"since\":\"2026-01-10T00:00:00\"}", &a);
+    CHECK_EQ(422, a.status);
+    /* Read-only and operator tokens may not replay; B's token sees no such integration. */
+    request("POST", target, tok_ro, NULL, "{\"since\":\"2026-01-10T00:00:00Z\"}", &a);
+    CHECK_EQ(403, a.status);
+    request("POST", target, tok_op, NULL, "{\"since\":\"2026-01-10T00:00:00Z\"}", &a);
+    CHECK_EQ(403, a.status);
+    request("POST", target, tok_b, NULL, "{\"since\":\"2026-01-10T00:00:00Z\"}", &a);
+    CHECK_EQ(404, a.status);
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events/replay", integ_b);
+    request("POST", target, tok_a, NULL, "{\"since\":\"2026-01-10T00:00:00Z\"}", &a);
+    CHECK_EQ(404, a.status);
+    snprintf(want, sizeof(want), "SELECT count(*) FROM integration_webhook_events WHERE id = "
+             "%lld AND status = 'FAILED'", ev_b);
+    CHECK_EQ(1, testdb_scalar(&tdb, want));
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events/%lld", integ_a, ev_a3);
+    request("GET", target, tok_ro, NULL, NULL, &a);
+    CHECK_EQ(200, a.status);
+    CHECK_STR_HAS(a.body, "\"topic\":\"orders/paid\"");
+}
+
+static void
+test_operator(void)
+{
+    static struct answer a;
+    char                 target[256], loc[128];
+    long long            id;
+
+    request("GET", "/api/v1/organizations", tok_op, NULL, NULL, &a);
+    CHECK_EQ(200, a.status);
+    CHECK_STR_HAS(a.body, "\"name\":\"Org A\"");
+    CHECK_STR_HAS(a.body, "\"name\":\"Org B\"");
+    CHECK_STR_HAS(a.body, "\"integrations\":1");
+    request("GET", "/api/v1/organizations?limit=1", tok_op, NULL, NULL, &a);
+    CHECK_EQ(200, a.status);
+    CHECK(strstr(a.body, "Org B") == NULL);
+    CHECK(strstr(a.body, "\"next_cursor\":null") == NULL);
+    request("POST", "/api/v1/organizations", tok_op, NULL, "{\"name\":\"Org C\","
+            "\"currency\":\"USD\"}", &a);
+    CHECK_EQ(201, a.status);
+    id = json_int(a.body, "id");
+    CHECK(id > org_b);
+    CHECK_STR_HAS(a.body, "\"currency\":\"USD\"");
+    CHECK_STR_HAS(a.body, "\"integrations\":0");
+    snprintf(loc, sizeof(loc), "Location: /api/v1/organizations/%lld", id);
+    CHECK_STR_HAS(a.headers, loc);
+    snprintf(target, sizeof(target), "/api/v1/organizations/%lld", id);
+    request("GET", target, tok_op, NULL, NULL, &a);
+    CHECK_EQ(200, a.status);
+    CHECK_STR_HAS(a.body, "Org C");
+    request("GET", "/api/v1/organizations/999999999", tok_op, NULL, NULL, &a);
+    CHECK_EQ(404, a.status);
+    request("POST", "/api/v1/organizations", tok_op, NULL, "{\"currency\":\"USD\"}", &a);
+    CHECK_EQ(422, a.status);
+    request("POST", "/api/v1/organizations", tok_op, NULL, "{\"name\":\"x\",\"currency\":"
+            "\"usd\"}", &a);
+    CHECK_EQ(422, a.status);
+    /* Organization tokens: 403, and nothing created. */
+    request("GET", "/api/v1/organizations", tok_a, NULL, NULL, &a);
+    CHECK_EQ(403, a.status);
+    request("GET", target, tok_ro, NULL, NULL, &a);
+    CHECK_EQ(403, a.status);
+    request("POST", "/api/v1/organizations", tok_a, NULL, "{\"name\":\"Org D\"}", &a);
+    CHECK_EQ(403, a.status);
+    CHECK_EQ(0, testdb_scalar(&tdb, "SELECT count(*) FROM organizations WHERE name = 'Org D'"));
+    /* The operator still has no organization resources. */
+    snprintf(target, sizeof(target), "/api/v1/integrations/%lld/events", integ_a);
+    request("GET", target, tok_op, NULL, NULL, &a);
+    CHECK_EQ(403, a.status);
 }
 
 static void
@@ -428,7 +647,13 @@ test_cross_org(void)
                 continue;
             fill(routes[i].pattern, integ_a, log_a, target, sizeof(target));
             REQUIRE(request(methods[m].name, target, tok_b, NULL, methods[m].body, &a) == 0);
-            if (strstr(routes[i].pattern, "{id}") != NULL) {
+            if (operator_route(routes[i].pattern)) {
+                if (a.status != 403)
+                    fprintf(stderr, "  %s %s -> %d %s\n", methods[m].name, target, a.status,
+                            a.body);
+                CHECK_EQ(403, a.status);
+                CHECK(strstr(a.body, "Org A") == NULL);
+            } else if (strstr(routes[i].pattern, "{id}") != NULL) {
                 if (a.status != 404)
                     fprintf(stderr, "  %s %s -> %d %s\n", methods[m].name, target, a.status,
                             a.body);
@@ -599,11 +824,13 @@ main(void)
     RUN_TEST(test_create_and_read);
     seed();
     RUN_TEST(test_resources);
+    RUN_TEST(test_events);
     RUN_TEST(test_pagination);
     RUN_TEST(test_idempotency);
     RUN_TEST(test_cross_org);
     RUN_TEST(test_readonly);
     RUN_TEST(test_openapi);
+    RUN_TEST(test_operator);
     RUN_TEST(test_delete);
     CHECK(n_responses > 50);
     CHECK_EQ(0, n_leaks);
