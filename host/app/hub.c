@@ -339,6 +339,8 @@ hub_run(struct hub *hub, struct hub_error *err)
     if (rc < 0)
         goto out;
     snprintf(hub->url, sizeof(hub->url), "http://%.255s:%d", hub->cfg.listen_host, hub->port);
+    if (hub->cfg.public_url[0] == '\0')
+        snprintf(hub->cfg.public_url, sizeof(hub->cfg.public_url), "%s", hub->url);
 
     /* Workers start only once the port is ours: a hub that cannot serve takes no jobs. */
     if (hub->cfg.workers > 0) {
@@ -354,6 +356,7 @@ hub_run(struct hub *hub, struct hub_error *err)
         sopts.conninfo = hub->cfg.database_url;
         sopts.plugins = &hub->plugins;
         sopts.keys = &hub->keys;
+        sopts.public_url = hub->cfg.public_url[0] ? hub->cfg.public_url : NULL;
         rc = hub_sync_new(&sopts, &hub->sync, err);
         if (rc == 0)
             rc = hub_worker_pool_create(&wcfg, &hub->workers, err);
@@ -385,8 +388,6 @@ hub_run(struct hub *hub, struct hub_error *err)
         if (rc < 0)
             goto out;
     }
-    if (hub->cfg.public_url[0] == '\0')
-        snprintf(hub->cfg.public_url, sizeof(hub->cfg.public_url), "%s", hub->url);
 
     /* OAuth callbacks: answered from a small pool of threads with their own connections. */
     if (hub->sync != NULL) {

@@ -667,6 +667,80 @@ out:
     return rc;
 }
 
+/* ---- webhook subscriptions --------------------------------------------------------------------- */
+
+/*
+ * webhook.subscribe {"integration_id": N}: (re)register the integration's webhook subscriptions
+ * at <public_url>/api/webhooks/<platform>/<id> with the connector's subscribe(), which is
+ * idempotent. Run when an integration becomes ACTIVE and every subscribe_interval_s after, it
+ * is the subscription monitor: what a platform removed (Shopify deletes a subscription after 8
+ * failed deliveries) or disabled is put back.
+ */
+static int
+job_subscribe(const struct hub_job *job, struct hub_job_run *run, void *ctx,
+              struct hub_error *err)
+{
+    struct hub_sync     *s = ctx;
+    struct integ         in;
+    struct hub_instance *inst;
+    struct hub_call      call;
+    json_object         *pl = json_tokener_parse(job->payload), *v;
+    char                *url;
+    int64_t              id = 0;
+    int                  rc;
+
+    if (pl != NULL && json_object_object_get_ex(pl, "integration_id", &v))
+        id = json_object_get_int64(v);
+    json_object_put(pl);
+    if (id <= 0)
+        return hub_error_set(err, HUB_E_INVALID, "webhook.subscribe payload needs integration_id");
+    if (s->opts.public_url == NULL || s->opts.public_url[0] == '\0') {
+        run->result = "{\"skipped\":\"no public URL\"}";
+        return 0;
+    }
+    rc = hub_sync_integ_load(run->db, id, &in, err);
+    if (rc < 0)
+        return rc == HUB_E_NOT_FOUND ? HUB_E_INVALID : rc;
+    if (strcmp(in.status, "ACTIVE") != 0) {
+        hub_sync_integ_free(&in);
+        run->result = "{\"skipped\":\"integration is not ACTIVE\"}";
+        return 0;
+    }
+    inst = hub_sync_instance_get(s, run->db, &in, err);
+    if (inst == NULL) {
+        hub_sync_integ_free(&in);
+        return HUB_E_TRANSIENT;
+    }
+    if (inst->plugin->desc.webhook == NULL || inst->plugin->desc.webhook->subscribe == NULL) {
+        hub_sync_instance_put(s, inst);
+        hub_sync_integ_free(&in);
+        run->result = "{\"skipped\":\"the connector has no webhook subscriptions\"}";
+        return 0;
+    }
+    rc = hub_sync_fresh_token(s, run->db, inst, err);
+    url = rc == 0 ? hub_arena_printf(run->arena, "%s/api/webhooks/%s/%" PRId64,
+                                     s->opts.public_url, in.platform, in.id) : NULL;
+    if (rc == 0 && url == NULL)
+        rc = hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    if (rc == 0) {
+        hub_call_begin(&call, inst, run->db);
+        rc = inst->plugin->desc.webhook->subscribe(&call.cx, sx_cstr(url));
+        rc = hub_call_result(&call, rc, "webhook subscribe()");
+        if (rc < 0)
+            hub_error_set(err, hub_sync_retryable(rc) ? HUB_E_TRANSIENT : HUB_E_REJECTED,
+                          "integration %" PRId64 ": %s", in.id, call.err.msg);
+        hub_call_end(&call);
+        if (rc == 0)
+            hub_log_info("webhook", "integration %" PRId64 ": subscriptions in place for %s",
+                         in.id, url);
+        else
+            rc = err->code;
+    }
+    hub_sync_instance_put(s, inst);
+    hub_sync_integ_free(&in);
+    return rc;
+}
+
 /* ---- enqueue and schedule -------------------------------------------------------------------- */
 
 int
@@ -784,6 +858,36 @@ hub_sync_schedule(struct hub_db *db, int *out_enqueued, struct hub_error *err)
     }
     PQclear(res);
     res = NULL;
+    /* Subscriptions: ACTIVE integrations without a subscribe job in subscribe_interval_s
+     * (default 1800): a new integration gets its webhooks within seconds of connecting. */
+    rc = hub_db_query(db,
+                      "SELECT i.id FROM integrations i WHERE i.status = 'ACTIVE' "
+                      "AND i.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM jobs j WHERE "
+                      "  j.kind = 'webhook.subscribe' AND j.integration_id = i.id AND "
+                      "  (j.status IN ('queued', 'running', 'failed') OR j.created_at > now() - "
+                      "  make_interval(secs => greatest(60, coalesce(sx_int("
+                      "  i.sync_settings->'subscribe_interval_s'), 1800)::int)))) LIMIT 1000",
+                      0, NULL, &res, err);
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < PQntuples(res); i++) {
+        struct hub_job_spec spec;
+        char                payload[64], key[64];
+        int64_t             id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+
+        snprintf(payload, sizeof(payload), "{\"integration_id\":%" PRId64 "}", id);
+        snprintf(key, sizeof(key), "webhook:subscribe:%" PRId64, id);
+        memset(&spec, 0, sizeof(spec));
+        spec.kind = HUB_JOB_WEBHOOK_SUBSCRIBE;
+        spec.payload = payload;
+        spec.dedupe_key = key;
+        spec.integration_id = id;
+        spec.max_attempts = 5;
+        if (hub_queue_enqueue(db, &spec, NULL, NULL, err) == 0)
+            n++;
+    }
+    PQclear(res);
+    res = NULL;
     /* Exports: integrations that export something and have outbox rows past their mark. */
     rc = hub_db_query(db,
                       "SELECT i.id FROM integrations i "
@@ -865,6 +969,8 @@ hub_sync_register(struct hub_sync *s, struct hub_worker_pool *pool, struct hub_e
 
     if (rc == 0)
         rc = hub_worker_register(pool, HUB_JOB_SYNC_EXPORT, hub_sync_job_export, s);
+    if (rc == 0)
+        rc = hub_worker_register(pool, HUB_JOB_WEBHOOK_SUBSCRIBE, job_subscribe, s);
     if (rc < 0)
         return hub_error_set(err, rc, "cannot register the sync jobs");
     return 0;

@@ -34,11 +34,13 @@ struct hub_sync;
 
 #define HUB_JOB_SYNC_IMPORT "sync.import"
 #define HUB_JOB_SYNC_EXPORT "sync.export"
+#define HUB_JOB_WEBHOOK_SUBSCRIBE "webhook.subscribe"
 
 struct hub_sync_opts {
     const char                      *conninfo;      /* for the shared rate-limit store */
     struct hub_plugins              *plugins;
     const struct hub_crypto_keyring *keys;
+    const char                      *public_url;    /* for webhook callback URLs; NULL = none */
     uint32_t                         page_size;     /* 0 = 250 */
     int                              overlap_s;     /* 0 = 300 */
     /* Test hooks: the connector-visible clock, and the HTTP client's CA bundle. */
