@@ -9,6 +9,7 @@
 #include "crypto/crypto.h"
 #include "db/db.h"
 #include "plugin/hostapi.h"
+#include "queue/queue.h"
 #include "sync/engine.h"
 #include "net/http_client.h"
 #include "oauth/oauth.h"
@@ -33,6 +34,8 @@ static const char usage_integrations[] =
     "       simplix-hub integrations set-status ID ACTIVE|PAUSED\n"
     "       simplix-hub integrations connect ID     print the OAuth authorize URL to open\n"
     "       simplix-hub integrations test ID        one authenticated call to the platform\n"
+    "       simplix-hub integrations subscribe ID   (re)register its webhooks now (the hubs do it\n"
+    "                                               on connect and every subscribe_interval_s)\n"
     "\n"
     "--config is the connector's settings object ({\"shop_domain\":...}); --settings the sync\n"
     "settings ({\"entities\":[\"customer\",\"product\",\"order\"],\"directions\":{\"customer\":\n"
@@ -348,6 +351,28 @@ cmd_integrations(int argc, char **argv)
             return 2;
         }
         rc = integrations_connect_or_test(&db, argv[1], id, &err);
+    } else if (strcmp(argv[1], "subscribe") == 0 && argc == 3) {
+        struct hub_job_spec spec;
+        char                payload[64], key[64];
+        int64_t             id, job = 0;
+
+        if (parse_id(argv[2], &id) < 0) {
+            hub_db_close(&db);
+            fputs(usage_integrations, stderr);
+            return 2;
+        }
+        snprintf(payload, sizeof(payload), "{\"integration_id\":%" PRId64 "}", id);
+        snprintf(key, sizeof(key), "webhook:subscribe:%" PRId64, id);
+        memset(&spec, 0, sizeof(spec));
+        spec.kind = HUB_JOB_WEBHOOK_SUBSCRIBE;
+        spec.payload = payload;
+        spec.dedupe_key = key;
+        spec.integration_id = id;
+        spec.max_attempts = 5;
+        rc = hub_queue_enqueue(&db, &spec, &job, NULL, &err);
+        if (rc == 0)
+            printf("enqueued %s job %" PRId64 " for integration %" PRId64 "\n",
+                   HUB_JOB_WEBHOOK_SUBSCRIBE, job, id);
     } else if (strcmp(argv[1], "set-status") == 0 && argc == 4 &&
                (strcmp(argv[3], "ACTIVE") == 0 || strcmp(argv[3], "PAUSED") == 0)) {
         p[0] = argv[2];

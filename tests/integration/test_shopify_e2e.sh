@@ -167,9 +167,17 @@ check_ge "the token was refreshed (new generation)" \
     "$(sql "SELECT generation FROM oauth_tokens WHERE integration_id = $ID")" "$((GEN_BEFORE + 1))"
 check "the integration is still ACTIVE" "$(sql "SELECT status FROM integrations WHERE id = $ID")" ACTIVE
 
-# Webhooks: the hub subscribed by itself (the subscription monitor); the shop delivers a signed
-# customers/update, which the hub stores before the 200 and applies.
-for i in $(seq 1 100); do
+# Webhooks: the subscriptions point at this hub (hub A, gone, may have registered its own
+# address first: in production every hub shares one public URL; here the operator asks for a
+# re-registration); the shop delivers a signed customers/update, which the hub stores before
+# the 200 and applies.
+curl -s -X DELETE "$SB/_sandbox/faults" >/dev/null     # the fault part of the test is over
+SUBJOB=$("$HUB" integrations subscribe "$ID" | grep -o 'job [0-9]*' | cut -d' ' -f2)
+for i in $(seq 1 300); do          # the re-registration replaces the subscriptions: wait for it
+    [ "$(sql "SELECT status FROM jobs WHERE id = ${SUBJOB:-0}")" = done ] && break
+    sleep 0.1
+done
+for i in $(seq 1 300); do
     SUBS=$(curl -s -H 'X-Shopify-Access-Token: shpat_sandbox' "$SB/admin/api/2024-10/webhooks.json" |
            grep -o "\"address\":\"http://127.0.0.1:$PORT_B/api/webhooks/shopify/$ID\"" | wc -l)
     [ "$SUBS" -gt 0 ] && break
@@ -184,6 +192,7 @@ for i in $(seq 1 100); do
 done
 check "a signed delivery is stored once" "$(sql "SELECT count(*) FROM integration_webhook_events WHERE integration_id = $ID AND topic = 'customers/update' AND position('Webhooked' in convert_from(body, 'UTF8')) > 0")" 1
 check "and applied to Simplix" "$(sql "SELECT count(*) FROM companies WHERE contact_first_name = 'Webhooked' AND organization_id = $ORG")" 1
+[ "$FAIL" = 0 ] || curl -s "$SB/_sandbox/deliveries" >"$TMP/deliveries.json"
 check "a forged delivery is refused" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Shopify-Hmac-Sha256: AAAA' -H 'X-Shopify-Topic: customers/update' -H 'X-Shopify-Event-Id: forged-1' -d '{"id":1}' "http://127.0.0.1:$PORT_B/api/webhooks/shopify/$ID")" 401
 
 # Reconciliation: changes no webhook announced (the sandbox's bulk-touch fires none) are healed
