@@ -108,6 +108,11 @@ for i in $(seq 1 100); do
 done
 check "every order is an invoice readable through the API" "$N" "$ORDERS"
 
+# Health shows the seed's KPIs as figures.
+HEALTH=$(api "$API/integrations/$ID/health")
+check "health reports the sync success rate against its target" \
+    "$(printf '%s' "$HEALTH" | grep -c '"sync_success_rate" *: *1[.0]*[,}].*"sync_success_target" *: *0.98')" 1
+
 # 5. Secrets: not in any response, not in the hub's log (run at debug level).
 SECRETS=("sandbox-api-secret" "$TOKEN")
 LEAKS=0
