@@ -3,7 +3,7 @@
  * the unit test and the fuzz target (tests/fuzz/fuzz_shopify.c) call directly. Nothing here
  * is exported from shopify.so (hidden visibility); only sx_connector_entry is.
  *
- * Wire facts cited as "platforms.md 1.x" are from /work/shared/platforms.md section 1.
+ * Wire facts cited as "platforms.md 1.x" are from the shared platforms.md (../shared/platforms.md beside the repository) section 1.
  */
 #ifndef SHOPIFY_INTERNAL_H
 #define SHOPIFY_INTERNAL_H
