@@ -6,7 +6,8 @@
  *
  * Files: shopify.c (descriptor, instance, list, push, test), shopify_map.c (records both
  * ways), shopify_auth.c (OAuth), shopify_webhook.c (webhooks), shopify_util.c (JSON writer
- * and wire parsers). Wire facts: the shared platforms.md (../shared/platforms.md beside the repository) section 1 ("1.x" below).
+ * and wire parsers). Wire facts: ../shared/platforms.md (beside the repository), section 1
+ * ("1.x" below).
  */
 #include "shopify_internal.h"
 
