@@ -261,7 +261,7 @@ process_one(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
     params[0] = evbuf;
     if (rc == 0) {
         rc = hub_db_query(db, "UPDATE integration_webhook_events SET status = 'PROCESSED',"
-                          " processed_at = now(), attempts = attempts + 1, last_error = NULL"
+                          " processed_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL"
                           " WHERE id = $1"
                           " RETURNING extract(epoch FROM (clock_timestamp() - received_at))"
                           " * 1000", 1, params, &r2, err);

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# bench_webhook: the webhook receiver under load, figures printed, nothing asserted about speed.
+#
+#   bench_webhook.sh BUILD_DIR [SECONDS]
+#
+# 1. The same box's ceiling for raw durable inserts (bench_webhook raw: batched INSERTs of
+#    delivery-shaped rows, synchronous_commit=on), best of a few batch sizes.
+# 2. orders/create paced at 1,000/s: p50/p99 from receipt to the invoice row being committed
+#    (the event's processed_at is set in the transaction that writes the invoice).
+# 3. Signed Shopify deliveries (customers/update, 5 KB) at 1, 16 and 64 keep-alive
+#    connections: accepted/s and p50/p99 ack latency, and the ratio to the ceiling.
+#
+# Database: a private one from TEST_DATABASE_URL, dropped at the end. Every process it starts is
+# stopped by its pid.
+set -uo pipefail
+
+BUILD=${1:?usage: bench_webhook.sh BUILD_DIR [SECONDS]}
+SECS=${2:-5}
+HUB=$BUILD/bin/simplix-hub
+GEN=$BUILD/bin/bench_webhook
+[ -n "${TEST_DATABASE_URL:-}" ] || { echo "bench_webhook: set TEST_DATABASE_URL"; exit 77; }
+command -v psql >/dev/null || { echo "bench_webhook: needs psql"; exit 77; }
+
+TMP=$(mktemp -d /tmp/sx_bench_webhook.XXXXXX)
+DB=sxb_webhook_$$
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+wait_file() { local i; for i in $(seq 1 600); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
+sql() { psql "$DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
+
+psql "$TEST_DATABASE_URL" -qc "CREATE DATABASE $DB" >/dev/null || exit 1
+DATABASE_URL=$(psql "$TEST_DATABASE_URL" -qAt -c "SELECT 'postgresql://' || current_user || '@' || host(inet_server_addr()) || ':' || inet_server_port() || '/$DB'")
+export DATABASE_URL SX_MASTER_KEY_FILE=$TMP/master.key SX_PLUGIN_DIR=$BUILD/plugins
+"$HUB" migrate >/dev/null 2>&1 && "$HUB" keygen "$SX_MASTER_KEY_FILE" >/dev/null || exit 1
+
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo), $(psql "$DATABASE_URL" -qAt -c 'SHOW server_version') (synchronous_commit=$(psql "$DATABASE_URL" -qAt -c 'SHOW synchronous_commit'), fsync=$(psql "$DATABASE_URL" -qAt -c 'SHOW fsync'))"
+
+BEST=0
+for batch in 16 64 256; do
+    line=$("$GEN" raw --db "$DATABASE_URL" --conns 4 --batch "$batch" --seconds "$SECS") || { echo "$line"; exit 1; }
+    echo "$line"
+    r=$(echo "$line" | sed -n 's/.*: \([0-9]*\) rows\/s.*/\1/p')
+    [ "${r:-0}" -gt "$BEST" ] && BEST=$r
+done
+echo "ceiling: $BEST durable rows/s"
+
+PORT=$(( 20000 + RANDOM % 12000 ))
+export SX_PUBLIC_URL=http://127.0.0.1:$PORT
+"$HUB" serve --listen "127.0.0.1:$PORT" --ready-file "$TMP/hub.json" --workers 2 >"$TMP/hub.log" 2>&1 &
+PIDS+=("$!")
+wait_file "$TMP/hub.json" || { echo "hub did not start"; cat "$TMP/hub.log"; exit 1; }
+ORG=$("$HUB" org create Bench)
+ID=$("$HUB" integrations create --org "$ORG" --platform shopify --name Bench \
+     --config '{"shop_domain":"bench-shop.myshopify.com","base_url":"http://127.0.0.1:9","client_id":"bench"}' \
+     --secret client_secret=bench-secret --secret webhook_secret=bench-secret) || exit 1
+URL=http://127.0.0.1:$PORT/api/webhooks/shopify/$ID
+
+# The latency run first, on an idle hub: the throughput runs leave a backlog of processing.
+T0=$(sql "SELECT now()")
+line=$("$GEN" post --url "$URL" --secret bench-secret --conns 16 --rate 1000 --seconds "$SECS" --topic orders/create) || { echo "$line"; exit 1; }
+echo "$line"
+for i in $(seq 1 600); do
+    [ "$(sql "SELECT count(*) FROM integration_webhook_events WHERE status = 'PENDING' AND received_at >= '$T0'")" = 0 ] && break
+    sleep 0.2
+done
+sql "SELECT format('receipt -> invoice committed at 1,000/s: %s processed, %s failed, p50 %s ms, p99 %s ms, max %s ms; invoices %s',
+        count(*) FILTER (WHERE status = 'PROCESSED'), count(*) FILTER (WHERE status = 'FAILED'),
+        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 1),
+        round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 1),
+        round(max(ms)::numeric, 1),
+        (SELECT count(*) FROM invoices WHERE organization_id = $ORG))
+     FROM (SELECT status, extract(epoch FROM processed_at - received_at) * 1000 AS ms
+             FROM integration_webhook_events WHERE received_at >= '$T0' AND topic = 'orders/create') x"
+sql "SELECT 'last error: ' || last_error FROM integration_webhook_events WHERE status = 'FAILED' LIMIT 1"
+
+for c in 1 16 64; do
+    line=$("$GEN" post --url "$URL" --secret bench-secret --conns "$c" --seconds "$SECS") || { echo "$line"; tail -5 "$TMP/hub.log"; exit 1; }
+    r=$(echo "$line" | sed -n 's/.*: \([0-9]*\) accepted\/s.*/\1/p')
+    echo "$line; $(awk "BEGIN { printf \"%.0f\", 100 * ${r:-0} / $BEST }") % of the ceiling"
+done
+
