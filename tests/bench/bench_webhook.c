@@ -7,6 +7,9 @@
  *       Posts signed Shopify deliveries (unique X-Shopify-Event-Id) on N
  *       keep-alive connections for T seconds, at most R per second in all when --rate is
  *       given. Prints accepted/s, p50/p99 ack latency, and the count of each status.
+ *       --total N instead posts exactly deliveries k-0 .. k-(N-1) (customer k % 500 at
+ *       version k) and every tenth of them again, each retried until it gets a 200 (through
+ *       hub restarts), logging each acknowledged event id to --log FILE; for kill tests.
  *
  *   bench_webhook raw --db URL [--conns N] [--seconds T] [--body-bytes B] [--batch K]
  *       Inserts rows shaped like a stored delivery into a scratch table, K rows per durable
@@ -48,6 +51,10 @@ static double      g_rate;            /* deliveries/s in all, 0 = as fast as pos
 static int         g_conns = 1;
 static unsigned    g_run;
 static const char *g_topic = "customers/update";
+static long        g_total;           /* --total: exactly these deliveries, each until a 200 */
+static FILE       *g_log;             /* --log: the event id of every 200, one per line */
+static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_long g_next;
 
 static atomic_int  g_stop;
 static atomic_long g_ok, g_dup, g_other, g_fail, g_rows;
@@ -172,7 +179,20 @@ make_body(unsigned run, int thread, long i, size_t *len)
 
     if (b == NULL)
         return NULL;
-    if (strcmp(g_topic, "orders/create") == 0)
+    if (g_total > 0) {
+        /* Delivery k updates customer k % 500 to version k; updated_at grows with k, so the
+         * final state of each customer is its highest k whatever the order of arrival. */
+        time_t    at = (time_t)1793491200 + (time_t)i;       /* 2026-11-01T00:00:00Z + k s */
+        struct tm tm;
+        char      ts[32];
+
+        gmtime_r(&at, &tm);
+        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        n = snprintf(b, 1024,
+                     "{\"id\":%ld,\"email\":\"kill%ld@example.com\",\"first_name\":\"Kill\","
+                     "\"last_name\":\"V%ld\",\"updated_at\":\"%s\",\"note\":\"",
+                     7000000000L + i % 500, i % 500, i, ts);
+    } else if (strcmp(g_topic, "orders/create") == 0)
         n = snprintf(b, 1024,
                      "{\"id\":%ld,\"name\":\"#B%u-%d-%ld\",\"currency\":\"EUR\","
                      "\"taxes_included\":false,\"created_at\":\"2026-11-24T10:00:00Z\","
@@ -213,7 +233,20 @@ post_thread(void *arg)
         char         *body;
         double        t0;
         int           status, close_after;
+        char          evid[64];
 
+        if (g_total > 0) {
+            /* k in [0, total) once each, then every tenth again (duplicates, later). */
+            long k = atomic_fetch_add(&g_next, 1);
+
+            if (k >= g_total + g_total / 10)
+                break;
+            i = k < g_total ? k : (k - g_total) * 10;
+            snprintf(evid, sizeof(evid), "k-%ld", i);
+        } else {
+            snprintf(evid, sizeof(evid), "bench-%u-%d-%ld", g_run, t, i);
+        }
+again:
         if (per_conn > 0) {
             double due = start + (double)i / per_conn, w = due - now_s();
 
@@ -235,14 +268,16 @@ post_thread(void *arg)
                                 "X-Shopify-Topic: %s\r\n"
                                 "X-Shopify-Hmac-Sha256: %s\r\n"
                                 "X-Shopify-Shop-Domain: sandbox-shop.myshopify.com\r\n"
-                                "X-Shopify-Event-Id: bench-%u-%d-%ld\r\n"
+                                "X-Shopify-Event-Id: %s\r\n"
                                 "X-Shopify-Webhook-Id: wh-%u-%d-%ld\r\n\r\n",
-                                g_path, g_host, g_port, blen, g_topic, sig_b64, g_run, t, i, g_run, t, i);
+                                g_path, g_host, g_port, blen, g_topic, sig_b64, evid, g_run, t, i);
         memcpy(req + hlen, body, blen);
         free(body);
         if (fd < 0 && (fd = connect_hub()) < 0) {
             atomic_fetch_add(&g_fail, 1);
             usleep(10000);
+            if (g_total > 0 && !atomic_load(&g_stop))
+                goto again;             /* the hub is down: retry this delivery, as platforms do */
             continue;
         }
         t0 = now_s();
@@ -251,7 +286,22 @@ post_thread(void *arg)
             atomic_fetch_add(&g_fail, 1);
             close(fd);
             fd = -1;
+            if (g_total > 0 && !atomic_load(&g_stop)) {
+                usleep(10000);
+                goto again;
+            }
             continue;
+        }
+        if (status >= 500 && g_total > 0 && !atomic_load(&g_stop)) {
+            atomic_fetch_add(&g_fail, 1);
+            usleep(10000);
+            goto again;
+        }
+        if (status == 200 && g_log != NULL) {
+            pthread_mutex_lock(&g_log_lock);
+            fprintf(g_log, "%s\n", evid);
+            fflush(g_log);
+            pthread_mutex_unlock(&g_log_lock);
         }
         if (status == 200) {
             unsigned k = atomic_fetch_add(&g_nlat, 1);
@@ -355,6 +405,7 @@ usage(void)
     fprintf(stderr,
             "usage: bench_webhook post --url http://127.0.0.1:PORT/api/webhooks/shopify/ID "
             "--secret S [--conns N] [--seconds T] [--body-bytes B] [--rate R] [--topic T]\n"
+            "                     [--total N --log FILE]\n"
             "       bench_webhook raw --db URL [--conns N] [--seconds T] [--body-bytes B] "
             "[--batch K]\n");
 }
@@ -403,7 +454,14 @@ main(int argc, char **argv)
             g_batch = atoi(v);
         else if (strcmp(a, "--rate") == 0)
             g_rate = atof(v);
-        else if (strcmp(a, "--topic") == 0) {
+        else if (strcmp(a, "--total") == 0)
+            g_total = atol(v);
+        else if (strcmp(a, "--log") == 0) {
+            if ((g_log = fopen(v, "a")) == NULL) {
+                perror(v);
+                return 2;
+            }
+        } else if (strcmp(a, "--topic") == 0) {
             if (strcmp(v, "customers/update") != 0 && strcmp(v, "orders/create") != 0) {
                 fprintf(stderr, "bench_webhook: --topic customers/update or orders/create\n");
                 return 2;
@@ -447,7 +505,8 @@ main(int argc, char **argv)
     t0 = now_s();
     for (int i = 0; i < g_conns; i++)
         pthread_create(&th[i], NULL, raw ? raw_thread : post_thread, (void *)(intptr_t)i);
-    while (now_s() - t0 < g_seconds && !(raw && atomic_load(&g_fail) > 0))
+    while (now_s() - t0 < g_seconds && !(raw && atomic_load(&g_fail) > 0) &&
+           !(g_total > 0 && atomic_load(&g_next) >= g_total + g_total / 10 + g_conns))
         usleep(20000);
     atomic_store(&g_stop, 1);
     for (int i = 0; i < g_conns; i++)
