@@ -11,38 +11,12 @@ set -uo pipefail
 BUILD=${1:?usage: test_api_e2e.sh BUILD_DIR}
 HUB=$BUILD/bin/simplix-hub
 SBX=$BUILD/bin/simplix-sandbox
-PASS=0
-FAIL=0
-PIDS=()
-
-skip() {
-    if [ "${SX_REQUIRE_ALL:-0}" = 1 ]; then echo "FAIL: would skip: $*"; exit 1; fi
-    echo "SKIP: $*"; exit 77
-}
-[ -n "${TEST_DATABASE_URL:-}" ] || skip "TEST_DATABASE_URL is not set"
-command -v psql >/dev/null || skip "psql is not installed"
+. "$(dirname "$0")/lib.sh"
+e2e_init api_e2e
 [ -x "$HUB" ] && [ -x "$SBX" ] && [ -f "$BUILD/plugins/shopify.so" ] || skip "hub, sandbox or shopify.so not built"
-
-TMP=$(mktemp -d /tmp/sx_api_e2e.XXXXXX)
-DB=sxt_api_e2e_$$
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-    psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
-    if [ "$FAIL" = 0 ]; then rm -rf "$TMP"; else echo "logs kept in $TMP"; fi
-}
-trap cleanup EXIT
-check() {
-    if [ "$2" = "$3" ]; then PASS=$((PASS + 1)); echo "ok   $1 ($2)";
-    else FAIL=$((FAIL + 1)); echo "FAIL $1: expected $3, got $2"; fi
-}
-wait_file() { local i; for i in $(seq 1 200); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
 jfield() { grep -o "\"$1\" *: *\"\?[^,\"}]*" | head -1 | sed 's/.*: *"\{0,1\}//'; }
 
-psql "$TEST_DATABASE_URL" -qc "CREATE DATABASE $DB" >/dev/null || exit 1
-DATABASE_URL=$(psql "$TEST_DATABASE_URL" -qAt -c "SELECT 'postgresql://' || current_user || '@' || host(inet_server_addr()) || ':' || inet_server_port() || '/$DB'")
-export DATABASE_URL SX_MASTER_KEY_FILE=$TMP/master.key SX_PLUGIN_DIR=$BUILD/plugins
-"$HUB" migrate >/dev/null 2>&1 && "$HUB" keygen "$SX_MASTER_KEY_FILE" >/dev/null || exit 1
+e2e_db
 
 "$SBX" --shopify-port 0 --ready-file "$TMP/sandbox.json" --seed 5 --customers 120 --products 40 \
     --orders 300 >"$TMP/sandbox.log" 2>&1 &
@@ -50,11 +24,7 @@ PIDS+=("$!")
 wait_file "$TMP/sandbox.json" || { echo "sandbox did not start"; exit 1; }
 SB=$(grep -o '"shopify":"http[^"]*"' "$TMP/sandbox.json" | head -1 | cut -d'"' -f4)
 
-PORT=0
-for i in $(seq 1 50); do
-    PORT=$((20000 + RANDOM % 12000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
-done
+PORT=$(free_port)
 export SX_PUBLIC_URL=http://127.0.0.1:$PORT
 "$HUB" serve --listen "127.0.0.1:$PORT" --ready-file "$TMP/hub.json" --workers 2 \
     --log-level debug >"$TMP/hub.log" 2>&1 &

@@ -12,53 +12,10 @@ set -uo pipefail
 BUILD=${1:?usage: test_shopify_e2e.sh BUILD_DIR}
 HUB=$BUILD/bin/simplix-hub
 SBX=$BUILD/bin/simplix-sandbox
-PASS=0
-FAIL=0
-PIDS=()
-
-skip() {
-    if [ "${SX_REQUIRE_ALL:-0}" = 1 ]; then echo "FAIL: would skip: $*"; exit 1; fi
-    echo "SKIP: $*"; exit 77
-}
-[ -n "${TEST_DATABASE_URL:-}" ] || skip "TEST_DATABASE_URL is not set"
-command -v psql >/dev/null || skip "psql is not installed"
+. "$(dirname "$0")/lib.sh"
+e2e_init shopify_e2e
 [ -x "$HUB" ] && [ -x "$SBX" ] && [ -f "$BUILD/plugins/shopify.so" ] || skip "hub, sandbox or shopify.so not built"
 
-TMP=$(mktemp -d /tmp/sx_shopify_e2e.XXXXXX)
-DB=sxt_shopify_e2e_$$
-ADMIN=$TEST_DATABASE_URL
-
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do
-        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-    done
-    psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
-    if [ "$FAIL" = 0 ]; then rm -rf "$TMP"; else echo "logs kept in $TMP"; fi
-}
-trap cleanup EXIT
-
-check() {       # check "what" <actual> <expected>
-    if [ "$2" = "$3" ]; then PASS=$((PASS + 1)); echo "ok   $1 ($2)";
-    else FAIL=$((FAIL + 1)); echo "FAIL $1: expected $3, got $2"; fi
-}
-check_ge() {
-    if [ "$2" -ge "$3" ] 2>/dev/null; then PASS=$((PASS + 1)); echo "ok   $1 ($2 >= $3)";
-    else FAIL=$((FAIL + 1)); echo "FAIL $1: expected >= $3, got $2"; fi
-}
-sql() { psql "$DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 12000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-wait_file() {
-    local i
-    for i in $(seq 1 200); do [ -s "$1" ] && return 0; sleep 0.05; done
-    return 1
-}
 start_hub() {   # start_hub NAME PORT -> pid in HUB_PID
     "$HUB" serve --listen "127.0.0.1:$2" --ready-file "$TMP/$1.json" --workers 3 \
         >"$TMP/$1.log" 2>&1 &
@@ -67,12 +24,8 @@ start_hub() {   # start_hub NAME PORT -> pid in HUB_PID
     wait_file "$TMP/$1.json" || { echo "hub $1 did not start"; cat "$TMP/$1.log"; exit 1; }
 }
 
-psql "$ADMIN" -qc "CREATE DATABASE $DB" >/dev/null || exit 1
-export DATABASE_URL
-DATABASE_URL=$(psql "$ADMIN" -qAt -c "SELECT 'postgresql://' || current_user || '@' || host(inet_server_addr()) || ':' || inet_server_port() || '/$DB'")
-export SX_MASTER_KEY_FILE=$TMP/master.key SX_PLUGIN_DIR=$BUILD/plugins SX_JOB_LEASE_MS=3000
-"$HUB" migrate >/dev/null 2>&1 || { echo "migrate failed"; exit 1; }
-"$HUB" keygen "$SX_MASTER_KEY_FILE" >/dev/null || exit 1
+export SX_JOB_LEASE_MS=3000
+e2e_db
 
 # The shop: 1,200 customers, 200 products, 1,500 orders; 5 % 5xx and 3 % 429 on its API.
 "$SBX" --shopify-port 0 --ready-file "$TMP/sandbox.json" --seed 42 --customers 1200 \

@@ -15,59 +15,20 @@ BUILD=${1:?usage: test_webhook_kill.sh BUILD_DIR [DELIVERIES]}
 N=${2:-10000}
 HUB=$BUILD/bin/simplix-hub
 GEN=$BUILD/bin/bench_webhook
-PASS=0
-FAIL=0
-PIDS=()
-
-skip() {
-    if [ "${SX_REQUIRE_ALL:-0}" = 1 ]; then echo "FAIL: would skip: $*"; exit 1; fi
-    echo "SKIP: $*"; exit 77
-}
-[ -n "${TEST_DATABASE_URL:-}" ] || skip "TEST_DATABASE_URL is not set"
-command -v psql >/dev/null || skip "psql is not installed"
+. "$(dirname "$0")/lib.sh"
+e2e_init webhook_kill
 [ -x "$HUB" ] && [ -x "$GEN" ] && [ -f "$BUILD/plugins/shopify.so" ] || skip "hub, bench_webhook or shopify.so not built"
 
-TMP=$(mktemp -d /tmp/sx_webhook_kill.XXXXXX)
-DB=sxt_webhook_kill_$$
-ADMIN=$TEST_DATABASE_URL
-HUB_PID=
-
-cleanup() {
-    local p
-    for p in "${PIDS[@]}" $HUB_PID; do
-        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-    done
-    psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
-    if [ "$FAIL" = 0 ]; then rm -rf "$TMP"; else echo "logs kept in $TMP"; fi
-}
-trap cleanup EXIT
-
-check() {       # check "what" <actual> <expected>
-    if [ "$2" = "$3" ]; then PASS=$((PASS + 1)); echo "ok   $1 ($2)";
-    else FAIL=$((FAIL + 1)); echo "FAIL $1: expected $3, got $2"; fi
-}
-sql() { psql "$DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 12000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
 start_hub() {
     rm -f "$TMP/hub.json"
     "$HUB" serve --listen "127.0.0.1:$PORT" --ready-file "$TMP/hub.json" --workers 2 \
         >>"$TMP/hub.log" 2>&1 &
     HUB_PID=$!
-    local i
-    for i in $(seq 1 400); do [ -s "$TMP/hub.json" ] && return 0; sleep 0.05; done
+    wait_file "$TMP/hub.json" 400 && return 0
     echo "hub did not start"; tail -20 "$TMP/hub.log"; return 1
 }
 
-psql "$ADMIN" -qc "CREATE DATABASE $DB" >/dev/null || exit 1
-DATABASE_URL=$(psql "$ADMIN" -qAt -c "SELECT 'postgresql://' || current_user || '@' || host(inet_server_addr()) || ':' || inet_server_port() || '/$DB'")
-export DATABASE_URL SX_MASTER_KEY_FILE=$TMP/master.key SX_PLUGIN_DIR=$BUILD/plugins
-"$HUB" migrate >/dev/null 2>&1 && "$HUB" keygen "$SX_MASTER_KEY_FILE" >/dev/null || exit 1
+e2e_db
 PORT=$(free_port)
 export SX_PUBLIC_URL=http://127.0.0.1:$PORT
 ORG=$("$HUB" org create KillTest)
