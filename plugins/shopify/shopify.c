@@ -289,7 +289,7 @@ shp_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
     const char         *plural = shp_plural(req->entity), *url;
     const sx_http_resp *resp;
     sx_http_req         hr = SX_HTTP_REQ_INIT;
-    struct shp_buf      q;
+    struct sxp_buf      q;
     sx_str              currency = SX_STR_NULL, link, next, since;
     uint32_t            limit = req->page_size;
     char                rest[32], num[16];
@@ -304,28 +304,28 @@ shp_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
     if (req->entity == SX_ENTITY_PRODUCT && (rc = shp_shop_currency(cx, &currency)) != SX_OK)
         return rc;
 
-    shp_buf_init(&q, cx);
+    sxp_buf_init(&q, cx);
     snprintf(num, sizeof(num), "%u", limit);
-    shp_buf_raw(&q, "limit=", 6);
-    shp_buf_raw(&q, num, strlen(num));
+    sxp_buf_raw(&q, "limit=", 6);
+    sxp_buf_raw(&q, num, strlen(num));
     if (req->cursor.len > 0) {
         /* 1.4: with page_info only limit (and fields) may be sent; filters are frozen in it. */
         if (!shp_cursor_valid(req->cursor))
             return h->fail(cx, SX_E_INVALID, "bad cursor for Shopify %s (not a page_info)",
                            plural);
-        shp_buf_raw(&q, "&page_info=", 11);
-        shp_buf_raw(&q, req->cursor.ptr, req->cursor.len);
+        sxp_buf_raw(&q, "&page_info=", 11);
+        sxp_buf_raw(&q, req->cursor.ptr, req->cursor.len);
     } else {
         /* 1.5: orders default to status=open; closed and cancelled ones would be missed. */
         if (req->entity == SX_ENTITY_ORDER)
-            shp_buf_raw(&q, "&status=any", 11);
+            sxp_buf_raw(&q, "&status=any", 11);
         if (req->updated_since_ms > 0) {
             /* Inclusive and second-granular (1.5); an explicit zone, UTC. */
             if (h->time_format(cx, req->updated_since_ms, &since) != SX_OK)
                 return h->fail(cx, SX_E_INVALID, "updated_since %lld cannot be formatted",
                                (long long)req->updated_since_ms);
-            shp_buf_raw(&q, "&updated_at_min=", 16);
-            shp_form_encode(&q, since);
+            sxp_buf_raw(&q, "&updated_at_min=", 16);
+            sxp_form_encode(&q, since);
         }
     }
     if (q.rc != SX_OK)
@@ -371,7 +371,7 @@ shp_push(sx_ctx *cx, uint32_t entity, sx_str json, sx_push_res *res)
     const sx_json      *canon, *doc, *rec;
     const sx_http_resp *resp = NULL;
     sx_http_req         hr = SX_HTTP_REQ_INIT;
-    struct shp_buf      body, out;
+    struct sxp_buf      body, out;
     sx_str              id = SX_STR_NULL, cur, shop_cur = SX_STR_NULL, upd;
     char                rest[64];
     int                 rc;
@@ -383,7 +383,7 @@ shp_push(sx_ctx *cx, uint32_t entity, sx_str json, sx_push_res *res)
         h->json_string(h->json_get(canon, SX_K_EXTERNAL_ID), &id) != SX_OK)
         return h->fail(cx, SX_E_INVALID, "external_id is not a string");
 
-    shp_buf_init(&body, cx);
+    sxp_buf_init(&body, cx);
     if (entity == SX_ENTITY_PRODUCT) {
         if ((rc = shp_shop_currency(cx, &shop_cur)) != SX_OK)
             return rc;
@@ -429,9 +429,9 @@ shp_push(sx_ctx *cx, uint32_t entity, sx_str json, sx_push_res *res)
         h->json_type(rec = h->json_get(doc, single)) != SX_JSON_OBJECT)
         return h->fail(cx, SX_E_PROTOCOL, "Shopify answered the %s write without the record",
                        single);
-    shp_buf_init(&out, cx);
+    sxp_buf_init(&out, cx);
     if ((rc = shp_map_entity(cx, entity, rec, shop_cur, &out)) != SX_OK ||
-        (rc = shp_buf_done(&out, &res->canonical_json)) != SX_OK)
+        (rc = sxp_buf_done(&out, &res->canonical_json)) != SX_OK)
         return rc;
     if ((rc = shp_record_id(cx, rec, &res->external_id)) != SX_OK)
         return rc;

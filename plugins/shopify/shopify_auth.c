@@ -39,10 +39,10 @@ need_config(sx_ctx *cx, const char *key, sx_str *out)
 }
 
 static void
-kv_str(struct shp_buf *b, const char *key, sx_str v)
+kv_str(struct sxp_buf *b, const char *key, sx_str v)
 {
-    shp_jb_key(b, key);
-    shp_jb_str(b, v);
+    sxp_jb_key(b, key);
+    sxp_jb_str(b, v);
 }
 
 static int
@@ -60,7 +60,7 @@ int
 shp_oauth_message(sx_ctx *cx, const sx_kv *params, uint32_t n, sx_str *msg, sx_str *hmac)
 {
     uint32_t       idx[SHP_MAX_PARAMS], m = 0, i, j;
-    struct shp_buf b;
+    struct sxp_buf b;
 
     hmac->ptr = NULL;
     hmac->len = 0;
@@ -80,14 +80,14 @@ shp_oauth_message(sx_ctx *cx, const sx_kv *params, uint32_t n, sx_str *msg, sx_s
         idx[j] = i;
         m++;
     }
-    shp_buf_init(&b, cx);
-    shp_buf_raw(&b, "", 0);
+    sxp_buf_init(&b, cx);
+    sxp_buf_raw(&b, "", 0);
     for (i = 0; i < m; i++) {
         if (i > 0)
-            shp_buf_raw(&b, "&", 1);
-        shp_form_encode(&b, params[idx[i]].key);
-        shp_buf_raw(&b, "=", 1);
-        shp_form_encode(&b, params[idx[i]].value);
+            sxp_buf_raw(&b, "&", 1);
+        sxp_form_encode(&b, params[idx[i]].key);
+        sxp_buf_raw(&b, "=", 1);
+        sxp_form_encode(&b, params[idx[i]].value);
     }
     if (b.rc != SX_OK)
         return cx->host->fail(cx, b.rc, "OAuth callback too large");
@@ -132,7 +132,7 @@ read_token(sx_ctx *cx, const sx_http_resp *resp, sx_token *out, const char *what
 
 /* POST /admin/oauth/access_token with our own credentials in the body (no integration auth). */
 static int
-token_post(sx_ctx *cx, const struct shp_buf *body, const sx_http_resp **resp)
+token_post(sx_ctx *cx, const struct sxp_buf *body, const sx_http_resp **resp)
 {
     struct shp_inst *st = cx->state;
     sx_http_req      hr = SX_HTTP_REQ_INIT;
@@ -170,7 +170,7 @@ static int
 shp_authorize_url(sx_ctx *cx, sx_str state, sx_str redirect_uri, sx_str *url)
 {
     struct shp_inst *st = cx->state;
-    struct shp_buf   b;
+    struct sxp_buf   b;
     sx_str           client_id;
     int              rc;
 
@@ -179,16 +179,16 @@ shp_authorize_url(sx_ctx *cx, sx_str state, sx_str redirect_uri, sx_str *url)
     if (state.len == 0 || redirect_uri.len == 0)
         return cx->host->fail(cx, SX_E_INVALID, "authorize_url needs a state and a redirect URI");
     /* platforms.md 1.2 step 1. The origin is https://{shop}, or the base_url stand-in. */
-    shp_buf_init(&b, cx);
-    shp_buf_raw(&b, st->origin, strlen(st->origin));
-    shp_buf_raw(&b, "/admin/oauth/authorize?client_id=", 33);
-    shp_form_encode(&b, client_id);
-    shp_buf_raw(&b, "&scope=", 7);
-    shp_form_encode(&b, SX_STR(SHP_SCOPES));
-    shp_buf_raw(&b, "&redirect_uri=", 14);
-    shp_form_encode(&b, redirect_uri);
-    shp_buf_raw(&b, "&state=", 7);
-    shp_form_encode(&b, state);
+    sxp_buf_init(&b, cx);
+    sxp_buf_raw(&b, st->origin, strlen(st->origin));
+    sxp_buf_raw(&b, "/admin/oauth/authorize?client_id=", 33);
+    sxp_form_encode(&b, client_id);
+    sxp_buf_raw(&b, "&scope=", 7);
+    sxp_form_encode(&b, SX_STR(SHP_SCOPES));
+    sxp_buf_raw(&b, "&redirect_uri=", 14);
+    sxp_form_encode(&b, redirect_uri);
+    sxp_buf_raw(&b, "&state=", 7);
+    sxp_form_encode(&b, state);
     if (b.rc != SX_OK)
         return cx->host->fail(cx, b.rc, "authorize URL too long");
     url->ptr = b.p;
@@ -256,7 +256,7 @@ shp_exchange_code(sx_ctx *cx, const sx_kv *params, uint32_t n_params, sx_str red
     const sx_str       *shop, *ts, *code;
     const sx_http_resp *resp;
     sx_str              msg, mac, secret, client_id, want, got_hex;
-    struct shp_buf      body;
+    struct sxp_buf      body;
     uint8_t             digest[32];
     char                lower[64];
     int64_t             t, now;
@@ -309,12 +309,12 @@ shp_exchange_code(sx_ctx *cx, const sx_kv *params, uint32_t n_params, sx_str red
         return h->fail(cx, SX_E_INVALID, "the Shopify OAuth callback has no code");
 
     /* 4. The exchange. */
-    shp_buf_init(&body, cx);
-    shp_jb_obj(&body);
+    sxp_buf_init(&body, cx);
+    sxp_jb_obj(&body);
     kv_str(&body, "client_id", client_id);
     kv_str(&body, "client_secret", secret);
     kv_str(&body, "code", *code);
-    shp_jb_obj_end(&body);
+    sxp_jb_obj_end(&body);
     if (body.rc != SX_OK)
         return h->fail(cx, body.rc, "token request too large");
     rc = token_post(cx, &body, &resp);
@@ -340,7 +340,7 @@ shp_refresh(sx_ctx *cx, sx_token *out)
     const sx_host_api  *h = cx->host;
     struct shp_inst    *st = cx->state;
     const sx_http_resp *resp;
-    struct shp_buf      body;
+    struct sxp_buf      body;
     sx_str              secret, client_id, rt;
     int                 rc;
 
@@ -354,13 +354,13 @@ shp_refresh(sx_ctx *cx, sx_token *out)
     if ((rc = need_secret(cx, "client_secret", &secret)) != SX_OK ||
         (rc = need_config(cx, "client_id", &client_id)) != SX_OK)
         return rc;
-    shp_buf_init(&body, cx);
-    shp_jb_obj(&body);
+    sxp_buf_init(&body, cx);
+    sxp_jb_obj(&body);
     kv_str(&body, "client_id", client_id);
     kv_str(&body, "client_secret", secret);
     kv_str(&body, "grant_type", SX_STR("refresh_token"));
     kv_str(&body, "refresh_token", rt);
-    shp_jb_obj_end(&body);
+    sxp_jb_obj_end(&body);
     if (body.rc != SX_OK)
         return h->fail(cx, body.rc, "refresh request too large");
     rc = token_post(cx, &body, &resp);

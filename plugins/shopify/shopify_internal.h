@@ -10,14 +10,14 @@
 
 #include <simplix/simplix.h>
 
+#include "../common/sxp.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #define SHP_MAX_LIMIT        250              /* platforms.md 1.4: limit <= 250 */
 #define SHP_DEFAULT_VERSION  "2024-10"
 #define SHP_MAX_ITEMS        1000             /* bound on any array read from Shopify */
-#define SHP_BUF_MAX          (32u * 1024 * 1024)   /* one canonical record, raw included */
-#define SHP_JB_DEPTH         16
 #define SHP_LINK_MAX         (64u * 1024)     /* a Link header longer than this is refused */
 #define SHP_CURSOR_MAX       4096             /* longest page_info we carry as a cursor */
 #define SHP_OAUTH_SKEW_MS    90000            /* shopify-api-js: 90 s either way (1.2) */
@@ -30,34 +30,6 @@ struct shp_inst {
     char version[16];        /* "2024-10" */
     char currency[4];        /* the shop's currency, "" until read from shop.json */
 };
-
-/* ---- a bounded JSON writer over the call arena -------------------------------------------- */
-
-struct shp_buf {
-    sx_ctx  *cx;
-    char    *p;
-    size_t   len;
-    size_t   cap;
-    int      rc;                       /* first failure (SX_E_LIMIT, SX_E_PROTOCOL), or SX_OK */
-    unsigned depth;
-    uint8_t  is_arr[SHP_JB_DEPTH];
-    uint8_t  has[SHP_JB_DEPTH];        /* the container already holds an item */
-};
-
-void shp_buf_init(struct shp_buf *b, sx_ctx *cx);
-void shp_buf_raw(struct shp_buf *b, const char *s, size_t len);   /* bytes as they are */
-void shp_jb_obj(struct shp_buf *b);
-void shp_jb_obj_end(struct shp_buf *b);
-void shp_jb_arr(struct shp_buf *b);
-void shp_jb_arr_end(struct shp_buf *b);
-void shp_jb_key(struct shp_buf *b, const char *key);             /* key: a plain literal */
-void shp_jb_str(struct shp_buf *b, sx_str s);                    /* escaped; bad UTF-8 fails */
-void shp_jb_i64(struct shp_buf *b, int64_t v);
-void shp_jb_bool(struct shp_buf *b, int v);
-void shp_jb_null(struct shp_buf *b);
-void shp_jb_json(struct shp_buf *b, sx_str json);                /* a JSON value verbatim */
-/* The finished text (call arena), or the builder's failure code. */
-int  shp_buf_done(struct shp_buf *b, sx_str *out);
 
 /* ---- pure parsers (no host call; fuzzed) --------------------------------------------------- */
 
@@ -75,29 +47,22 @@ int shp_call_limit_parse(sx_str v, uint32_t *used, uint32_t *limit);
 /* platforms.md 1.2: ^[a-zA-Z0-9][a-zA-Z0-9\-_]*\.myshopify\.com$ */
 int shp_domain_valid(sx_str shop);
 
-/* A JSON number's text ("0.2", "0.08875", "5e-2", "0") as parts per million, exact or
- * rounded half up past the sixth decimal, without floating point. SX_OK or SX_E_INVALID. */
-int shp_rate_ppm(sx_str text, int64_t *out);
-
 /* page_info as we send it back: [A-Za-z0-9%._~+=-], 1..SHP_CURSOR_MAX bytes. */
 int shp_cursor_valid(sx_str cursor);
 
-/* Append `s` form-encoded (URLSearchParams: *-._ and alphanumerics kept, space '+'). */
-void shp_form_encode(struct shp_buf *b, sx_str s);
-
 /* Split Shopify's "a, b ,c" tag string into a JSON array of strings. */
-void shp_jb_tags(struct shp_buf *b, sx_str tags);
+void shp_jb_tags(struct sxp_buf *b, sx_str tags);
 
 /* ---- mapping (platform JSON -> canonical JSON), shopify_map.c ------------------------------ */
 
 /* One Shopify customer / product / order object as one canonical record in `out`. Return
  * SX_OK, or a code after cx->host->fail() explained it. `currency` is the shop's currency
  * (products carry none of their own). */
-int shp_map_customer(sx_ctx *cx, const sx_json *c, struct shp_buf *out);
-int shp_map_product(sx_ctx *cx, const sx_json *p, sx_str currency, struct shp_buf *out);
-int shp_map_order(sx_ctx *cx, const sx_json *o, struct shp_buf *out);
+int shp_map_customer(sx_ctx *cx, const sx_json *c, struct sxp_buf *out);
+int shp_map_product(sx_ctx *cx, const sx_json *p, sx_str currency, struct sxp_buf *out);
+int shp_map_order(sx_ctx *cx, const sx_json *o, struct sxp_buf *out);
 int shp_map_entity(sx_ctx *cx, uint32_t entity, const sx_json *rec, sx_str currency,
-                   struct shp_buf *out);
+                   struct sxp_buf *out);
 
 /* The platform id of `rec` ("id", a number or a string of digits) as a decimal string in the
  * call arena. SX_OK or SX_E_PROTOCOL (after fail()). */
@@ -113,8 +78,8 @@ const char *shp_singular(uint32_t entity);
 
 /* ---- canonical -> Shopify request bodies (push), shopify_map.c ----------------------------- */
 
-int shp_customer_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct shp_buf *out);
-int shp_product_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct shp_buf *out);
+int shp_customer_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct sxp_buf *out);
+int shp_product_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct sxp_buf *out);
 
 /* ---- OAuth callback (shopify_auth.c) ------------------------------------------------------- */
 

@@ -35,7 +35,7 @@ get_nonempty(const sx_host_api *h, const sx_json *o, const char *key, sx_str *ou
 
 /* Copy a string member with MODEL.md's absent/null rule. */
 static void
-copy_str(struct shp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
+copy_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
          const char *ckey)
 {
     const sx_json *v = h->json_get(o, pkey);
@@ -44,36 +44,36 @@ copy_str(struct shp_buf *b, const sx_host_api *h, const sx_json *o, const char *
     if (v == NULL)
         return;
     if (h->json_type(v) == SX_JSON_NULL || (h->json_string(v, &s) == SX_OK && s.len == 0)) {
-        shp_jb_key(b, ckey);
-        shp_jb_null(b);
+        sxp_jb_key(b, ckey);
+        sxp_jb_null(b);
     } else if (h->json_string(v, &s) == SX_OK) {
-        shp_jb_key(b, ckey);
-        shp_jb_str(b, s);
+        sxp_jb_key(b, ckey);
+        sxp_jb_str(b, s);
     }
 }
 
 /* Put a string member only when it is a non-empty string (inside nested objects). */
 static void
-put_str(struct shp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
+put_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
         const char *ckey)
 {
     sx_str s;
 
     if (get_nonempty(h, o, pkey, &s)) {
-        shp_jb_key(b, ckey);
-        shp_jb_str(b, s);
+        sxp_jb_key(b, ckey);
+        sxp_jb_str(b, s);
     }
 }
 
 static void
-copy_bool(struct shp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
+copy_bool(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
           const char *ckey)
 {
     int v;
 
     if (h->json_bool(h->json_get(o, pkey), &v) == SX_OK) {
-        shp_jb_key(b, ckey);
-        shp_jb_bool(b, v);
+        sxp_jb_key(b, ckey);
+        sxp_jb_bool(b, v);
     }
 }
 
@@ -97,13 +97,13 @@ id_text(sx_ctx *cx, const sx_json *v, sx_str *out)
 }
 
 static void
-put_id(struct shp_buf *b, sx_ctx *cx, const sx_json *o, const char *pkey, const char *ckey)
+put_id(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, const char *pkey, const char *ckey)
 {
     sx_str id;
 
     if (id_text(cx, cx->host->json_get(o, pkey), &id)) {
-        shp_jb_key(b, ckey);
-        shp_jb_str(b, id);
+        sxp_jb_key(b, ckey);
+        sxp_jb_str(b, id);
     }
 }
 
@@ -138,15 +138,15 @@ time_utc(sx_ctx *cx, const sx_json *v, sx_str *out)
 
 /* Copy a time member; `required` turns absence into a protocol error. */
 static int
-put_time(struct shp_buf *b, sx_ctx *cx, const sx_json *o, const char *pkey, const char *ckey,
+put_time(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, const char *pkey, const char *ckey,
          int required, const char *what, sx_str id)
 {
     sx_str t;
     int    rc = time_utc(cx, cx->host->json_get(o, pkey), &t);
 
     if (rc == SX_OK) {
-        shp_jb_key(b, ckey);
-        shp_jb_str(b, t);
+        sxp_jb_key(b, ckey);
+        sxp_jb_str(b, t);
         return SX_OK;
     }
     if (rc == SX_E_NOT_FOUND && !required)
@@ -255,20 +255,20 @@ currency_ok(sx_str c)
 
 /* The record as received, in `raw`. */
 static int
-put_raw(struct shp_buf *b, sx_ctx *cx, const sx_json *rec)
+put_raw(struct sxp_buf *b, sx_ctx *cx, const sx_json *rec)
 {
     sx_str raw;
     int    rc = cx->host->json_text(cx, rec, &raw);
 
     if (rc != SX_OK)
         return rc;
-    shp_jb_key(b, SX_K_RAW);
-    shp_jb_json(b, raw);
+    sxp_jb_key(b, SX_K_RAW);
+    sxp_jb_json(b, raw);
     return SX_OK;
 }
 
 static int
-finish(struct shp_buf *b, sx_ctx *cx, const char *what, sx_str id)
+finish(struct sxp_buf *b, sx_ctx *cx, const char *what, sx_str id)
 {
     if (b->rc == SX_E_PROTOCOL)
         return cx->host->fail(cx, SX_E_PROTOCOL, "Shopify %s " SX_STR_FMT " has text that is "
@@ -293,15 +293,15 @@ addr_has_place(const sx_host_api *h, const sx_json *a)
 }
 
 static void
-put_address(struct shp_buf *b, sx_ctx *cx, const sx_json *a, const char *kind)
+put_address(struct sxp_buf *b, sx_ctx *cx, const sx_json *a, const char *kind)
 {
     const sx_host_api *h = cx->host;
     sx_str             cc;
 
-    shp_jb_obj(b);
+    sxp_jb_obj(b);
     if (kind != NULL) {
-        shp_jb_key(b, SX_K_KIND);
-        shp_jb_str(b, sx_cstr(kind));
+        sxp_jb_key(b, SX_K_KIND);
+        sxp_jb_str(b, sx_cstr(kind));
     }
     put_str(b, h, a, "first_name", SX_K_FIRST_NAME);
     put_str(b, h, a, "last_name", SX_K_LAST_NAME);
@@ -312,8 +312,8 @@ put_address(struct shp_buf *b, sx_ctx *cx, const sx_json *a, const char *kind)
     put_str(b, h, a, "city", SX_K_CITY);
     /* MODEL.md: the region as the platform gives it; the name reads better on an invoice. */
     if (get_nonempty(h, a, "province", &cc) || get_nonempty(h, a, "province_code", &cc)) {
-        shp_jb_key(b, SX_K_REGION);
-        shp_jb_str(b, cc);
+        sxp_jb_key(b, SX_K_REGION);
+        sxp_jb_str(b, cc);
     }
     put_str(b, h, a, "zip", SX_K_POSTAL_CODE);
     if (get_str(h, a, "country_code", &cc) && cc.len == 2) {
@@ -322,16 +322,16 @@ put_address(struct shp_buf *b, sx_ctx *cx, const sx_json *a, const char *kind)
 
         for (i = 0; i < 2; i++)
             up[i] = (cc.ptr[i] >= 'a' && cc.ptr[i] <= 'z') ? (char)(cc.ptr[i] - 32) : cc.ptr[i];
-        shp_jb_key(b, SX_K_COUNTRY_CODE);
-        shp_jb_str(b, (sx_str){ up, 2 });
+        sxp_jb_key(b, SX_K_COUNTRY_CODE);
+        sxp_jb_str(b, (sx_str){ up, 2 });
     }
-    shp_jb_obj_end(b);
+    sxp_jb_obj_end(b);
 }
 
 /* ---- customer -------------------------------------------------------------------------------- */
 
 int
-shp_map_customer(sx_ctx *cx, const sx_json *c, struct shp_buf *b)
+shp_map_customer(sx_ctx *cx, const sx_json *c, struct sxp_buf *b)
 {
     const sx_host_api *h = cx->host;
     const sx_json     *def, *addrs, *tags;
@@ -342,9 +342,9 @@ shp_map_customer(sx_ctx *cx, const sx_json *c, struct shp_buf *b)
     rc = shp_record_id(cx, c, &id);
     if (rc != SX_OK)
         return rc;
-    shp_jb_obj(b);
-    shp_jb_key(b, SX_K_EXTERNAL_ID);
-    shp_jb_str(b, id);
+    sxp_jb_obj(b);
+    sxp_jb_key(b, SX_K_EXTERNAL_ID);
+    sxp_jb_str(b, id);
     if ((rc = put_time(b, cx, c, "updated_at", SX_K_UPDATED_AT, 1, "customer", id)) != SX_OK ||
         (rc = put_time(b, cx, c, "created_at", SX_K_CREATED_AT, 0, "customer", id)) != SX_OK)
         return rc;
@@ -359,8 +359,8 @@ shp_map_customer(sx_ctx *cx, const sx_json *c, struct shp_buf *b)
     }
     copy_str(b, h, c, "phone", SX_K_PHONE);
     if (get_str(h, c, "currency", &s) && currency_ok(s)) {
-        shp_jb_key(b, SX_K_CURRENCY);
-        shp_jb_str(b, s);
+        sxp_jb_key(b, SX_K_CURRENCY);
+        sxp_jb_str(b, s);
     }
     copy_bool(b, h, c, "tax_exempt", SX_K_TAX_EXEMPT);
     copy_str(b, h, c, "note", SX_K_NOTE);
@@ -368,7 +368,7 @@ shp_map_customer(sx_ctx *cx, const sx_json *c, struct shp_buf *b)
     if (h->json_type(tags) == SX_JSON_STRING || h->json_type(tags) == SX_JSON_NULL) {
         if (h->json_string(tags, &s) != SX_OK)
             s = SX_STR_NULL;
-        shp_jb_key(b, SX_K_TAGS);
+        sxp_jb_key(b, SX_K_TAGS);
         shp_jb_tags(b, s);
     }
 
@@ -387,31 +387,31 @@ shp_map_customer(sx_ctx *cx, const sx_json *c, struct shp_buf *b)
                  sx_str_eq(aid, def_id)))
                 first_default = (int)i;
         }
-        shp_jb_key(b, SX_K_ADDRESSES);
-        shp_jb_arr(b);
+        sxp_jb_key(b, SX_K_ADDRESSES);
+        sxp_jb_arr(b);
         for (i = 0; i < n; i++) {
             const sx_json *a = h->json_at(addrs, i);
 
             if (addr_has_place(h, a))
                 put_address(b, cx, a, (int)i == first_default ? "billing" : "other");
         }
-        shp_jb_arr_end(b);
+        sxp_jb_arr_end(b);
     } else if (addr_has_place(h, def)) {
-        shp_jb_key(b, SX_K_ADDRESSES);
-        shp_jb_arr(b);
+        sxp_jb_key(b, SX_K_ADDRESSES);
+        sxp_jb_arr(b);
         put_address(b, cx, def, "billing");
-        shp_jb_arr_end(b);
+        sxp_jb_arr_end(b);
     }
     if ((rc = put_raw(b, cx, c)) != SX_OK)
         return rc;
-    shp_jb_obj_end(b);
+    sxp_jb_obj_end(b);
     return finish(b, cx, "customer", id);
 }
 
 /* ---- product --------------------------------------------------------------------------------- */
 
 int
-shp_map_product(sx_ctx *cx, const sx_json *p, sx_str currency, struct shp_buf *b)
+shp_map_product(sx_ctx *cx, const sx_json *p, sx_str currency, struct sxp_buf *b)
 {
     const sx_host_api *h = cx->host;
     const sx_json     *vars, *tags;
@@ -436,34 +436,34 @@ shp_map_product(sx_ctx *cx, const sx_json *p, sx_str currency, struct shp_buf *b
         return h->fail(cx, SX_E_PROTOCOL, "Shopify product " SX_STR_FMT " has no variants",
                        SX_STR_ARG(id));
 
-    shp_jb_obj(b);
-    shp_jb_key(b, SX_K_EXTERNAL_ID);
-    shp_jb_str(b, id);
+    sxp_jb_obj(b);
+    sxp_jb_key(b, SX_K_EXTERNAL_ID);
+    sxp_jb_str(b, id);
     if ((rc = put_time(b, cx, p, "updated_at", SX_K_UPDATED_AT, 1, "product", id)) != SX_OK ||
         (rc = put_time(b, cx, p, "created_at", SX_K_CREATED_AT, 0, "product", id)) != SX_OK)
         return rc;
-    shp_jb_key(b, SX_K_TITLE);
-    shp_jb_str(b, s);
+    sxp_jb_key(b, SX_K_TITLE);
+    sxp_jb_str(b, s);
     copy_str(b, h, p, "body_html", SX_K_DESCRIPTION);
     copy_str(b, h, p, "vendor", SX_K_VENDOR);
     if (get_str(h, p, "status", &s) &&
         (sx_str_eq_cstr(s, "active") || sx_str_eq_cstr(s, "draft") ||
          sx_str_eq_cstr(s, "archived"))) {
-        shp_jb_key(b, SX_K_STATUS);
-        shp_jb_str(b, s);
+        sxp_jb_key(b, SX_K_STATUS);
+        sxp_jb_str(b, s);
     }
-    shp_jb_key(b, SX_K_CURRENCY);
-    shp_jb_str(b, currency);
+    sxp_jb_key(b, SX_K_CURRENCY);
+    sxp_jb_str(b, currency);
     tags = h->json_get(p, "tags");
     if (h->json_type(tags) == SX_JSON_STRING || h->json_type(tags) == SX_JSON_NULL) {
         if (h->json_string(tags, &s) != SX_OK)
             s = SX_STR_NULL;
-        shp_jb_key(b, SX_K_TAGS);
+        sxp_jb_key(b, SX_K_TAGS);
         shp_jb_tags(b, s);
     }
 
-    shp_jb_key(b, SX_K_VARIANTS);
-    shp_jb_arr(b);
+    sxp_jb_key(b, SX_K_VARIANTS);
+    sxp_jb_arr(b);
     for (i = 0; i < n; i++) {
         const sx_json *v = h->json_at(vars, i);
         const sx_json *mgmt;
@@ -474,40 +474,40 @@ shp_map_product(sx_ctx *cx, const sx_json *p, sx_str currency, struct shp_buf *b
                            "without an id", SX_STR_ARG(id));
         if ((rc = need_money(cx, v, "price", exp, &price, "variant", vid)) != SX_OK)
             return rc;
-        shp_jb_obj(b);
-        shp_jb_key(b, SX_K_EXTERNAL_ID);
-        shp_jb_str(b, vid);
+        sxp_jb_obj(b);
+        sxp_jb_key(b, SX_K_EXTERNAL_ID);
+        sxp_jb_str(b, vid);
         if ((rc = put_time(b, cx, v, "updated_at", SX_K_UPDATED_AT, 0, "variant", vid)) != SX_OK)
             return rc;
         /* MODEL.md: no title for the only variant; Shopify calls it "Default Title". */
         if (get_nonempty(h, v, "title", &s) && !(n == 1 && sx_str_eq_cstr(s, "Default Title"))) {
-            shp_jb_key(b, SX_K_TITLE);
-            shp_jb_str(b, s);
+            sxp_jb_key(b, SX_K_TITLE);
+            sxp_jb_str(b, s);
         }
         put_str(b, h, v, "sku", SX_K_SKU);
         put_str(b, h, v, "barcode", SX_K_BARCODE);
-        shp_jb_key(b, SX_K_PRICE_MINOR);
-        shp_jb_i64(b, price);
+        sxp_jb_key(b, SX_K_PRICE_MINOR);
+        sxp_jb_i64(b, price);
         copy_bool(b, h, v, "taxable", SX_K_TAXABLE);
         /* Stock only when Shopify tracks it (inventory_management null = not tracked). */
         mgmt = h->json_get(v, "inventory_management");
         if (h->json_type(mgmt) != SX_JSON_NULL &&
             h->json_type(h->json_get(v, "inventory_quantity")) == SX_JSON_INT &&
             h->json_int64(h->json_get(v, "inventory_quantity"), &qty) == SX_OK) {
-            shp_jb_key(b, SX_K_STOCK);
-            shp_jb_i64(b, qty);
+            sxp_jb_key(b, SX_K_STOCK);
+            sxp_jb_i64(b, qty);
         }
         if (h->json_type(h->json_get(v, "position")) == SX_JSON_INT &&
             h->json_int64(h->json_get(v, "position"), &pos) == SX_OK && pos >= 1) {
-            shp_jb_key(b, SX_K_POSITION);
-            shp_jb_i64(b, pos);
+            sxp_jb_key(b, SX_K_POSITION);
+            sxp_jb_i64(b, pos);
         }
-        shp_jb_obj_end(b);
+        sxp_jb_obj_end(b);
     }
-    shp_jb_arr_end(b);
+    sxp_jb_arr_end(b);
     if ((rc = put_raw(b, cx, p)) != SX_OK)
         return rc;
-    shp_jb_obj_end(b);
+    sxp_jb_obj_end(b);
     return finish(b, cx, "product", id);
 }
 
@@ -535,12 +535,12 @@ tax_rate(sx_ctx *cx, const sx_json *t, int64_t *ppm)
     } else {
         return SX_E_INVALID;
     }
-    return shp_rate_ppm(s, ppm);
+    return sxp_rate_ppm(s, ppm);
 }
 
 /* Write tax_lines[] as canonical taxes and sum their amounts. */
 static int
-put_taxes(struct shp_buf *b, sx_ctx *cx, const sx_json *owner, int exp, int64_t *sum,
+put_taxes(struct sxp_buf *b, sx_ctx *cx, const sx_json *owner, int exp, int64_t *sum,
           const char *what, sx_str id, int write)
 {
     const sx_host_api *h = cx->host;
@@ -553,8 +553,8 @@ put_taxes(struct shp_buf *b, sx_ctx *cx, const sx_json *owner, int exp, int64_t 
     if (too_long)
         return too_many(cx, what, id, "tax lines", n);
     if (write) {
-        shp_jb_key(b, SX_K_TAXES);
-        shp_jb_arr(b);
+        sxp_jb_key(b, SX_K_TAXES);
+        sxp_jb_arr(b);
     }
     for (i = 0; i < n; i++) {
         const sx_json *t = h->json_at(lines, i);
@@ -569,17 +569,17 @@ put_taxes(struct shp_buf *b, sx_ctx *cx, const sx_json *owner, int exp, int64_t 
             return h->fail(cx, SX_E_PROTOCOL, "Shopify %s " SX_STR_FMT " has taxes out of range",
                            what, SX_STR_ARG(id));
         if (write) {
-            shp_jb_obj(b);
+            sxp_jb_obj(b);
             put_str(b, h, t, "title", SX_K_TITLE);
-            shp_jb_key(b, SX_K_RATE_PPM);
-            shp_jb_i64(b, ppm);
-            shp_jb_key(b, SX_K_AMOUNT_MINOR);
-            shp_jb_i64(b, amount);
-            shp_jb_obj_end(b);
+            sxp_jb_key(b, SX_K_RATE_PPM);
+            sxp_jb_i64(b, ppm);
+            sxp_jb_key(b, SX_K_AMOUNT_MINOR);
+            sxp_jb_i64(b, amount);
+            sxp_jb_obj_end(b);
         }
     }
     if (write)
-        shp_jb_arr_end(b);
+        sxp_jb_arr_end(b);
     return SX_OK;
 }
 
@@ -612,7 +612,7 @@ non_null(const sx_host_api *h, const sx_json *o, const char *key)
 }
 
 static void
-put_order_customer(struct shp_buf *b, sx_ctx *cx, const sx_json *o)
+put_order_customer(struct sxp_buf *b, sx_ctx *cx, const sx_json *o)
 {
     const sx_host_api *h = cx->host;
     const sx_json     *c = h->json_get(o, "customer");
@@ -623,35 +623,35 @@ put_order_customer(struct shp_buf *b, sx_ctx *cx, const sx_json *o)
 
     if (!have_id && !get_nonempty(h, o, "email", &s) && !get_nonempty(h, o, "phone", &s))
         return;                        /* a guest with nothing to link by */
-    shp_jb_key(b, SX_K_CUSTOMER);
-    shp_jb_obj(b);
+    sxp_jb_key(b, SX_K_CUSTOMER);
+    sxp_jb_obj(b);
     if (have_id) {
-        shp_jb_key(b, SX_K_EXTERNAL_ID);
-        shp_jb_str(b, id);
+        sxp_jb_key(b, SX_K_EXTERNAL_ID);
+        sxp_jb_str(b, id);
     }
     if (get_nonempty(h, c, "email", &s) || get_nonempty(h, o, "email", &s)) {
-        shp_jb_key(b, SX_K_EMAIL);
-        shp_jb_str(b, s);
+        sxp_jb_key(b, SX_K_EMAIL);
+        sxp_jb_str(b, s);
     }
     if (get_nonempty(h, c, "first_name", &s) || get_nonempty(h, bill, "first_name", &s)) {
-        shp_jb_key(b, SX_K_FIRST_NAME);
-        shp_jb_str(b, s);
+        sxp_jb_key(b, SX_K_FIRST_NAME);
+        sxp_jb_str(b, s);
     }
     if (get_nonempty(h, c, "last_name", &s) || get_nonempty(h, bill, "last_name", &s)) {
-        shp_jb_key(b, SX_K_LAST_NAME);
-        shp_jb_str(b, s);
+        sxp_jb_key(b, SX_K_LAST_NAME);
+        sxp_jb_str(b, s);
     }
     put_str(b, h, bill, "company", SX_K_COMPANY_NAME);
     if (get_nonempty(h, c, "phone", &s) || get_nonempty(h, o, "phone", &s)) {
-        shp_jb_key(b, SX_K_PHONE);
-        shp_jb_str(b, s);
+        sxp_jb_key(b, SX_K_PHONE);
+        sxp_jb_str(b, s);
     }
-    shp_jb_obj_end(b);
+    sxp_jb_obj_end(b);
 }
 
 /* Line items: writes `lines`, returns the sum of quantity * unit price. */
 static int
-put_lines(struct shp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oid,
+put_lines(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oid,
           int64_t *subtotal)
 {
     const sx_host_api *h = cx->host;
@@ -663,8 +663,8 @@ put_lines(struct shp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oid,
     items = get_arr(cx, o, "line_items", &n, &too_long);
     if (too_long)
         return too_many(cx, "order", oid, "line items", n);
-    shp_jb_key(b, SX_K_LINES);
-    shp_jb_arr(b);
+    sxp_jb_key(b, SX_K_LINES);
+    sxp_jb_arr(b);
     for (i = 0; i < n; i++) {
         const sx_json *li = h->json_at(items, i);
         const sx_json *allocs;
@@ -702,40 +702,40 @@ put_lines(struct shp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oid,
             return h->fail(cx, SX_E_PROTOCOL, "Shopify order " SX_STR_FMT " has amounts out of "
                            "range", SX_STR_ARG(oid));
 
-        shp_jb_obj(b);
-        shp_jb_key(b, SX_K_EXTERNAL_ID);
-        shp_jb_str(b, lid);
+        sxp_jb_obj(b);
+        sxp_jb_key(b, SX_K_EXTERNAL_ID);
+        sxp_jb_str(b, lid);
         put_id(b, cx, li, "product_id", SX_K_PRODUCT_EXTERNAL_ID);
         put_id(b, cx, li, "variant_id", SX_K_VARIANT_EXTERNAL_ID);
         put_str(b, h, li, "sku", SX_K_SKU);
         /* "name" is "Product - Variant"; a custom line may only have a title. */
         if (!get_nonempty(h, li, "name", &s) && !get_nonempty(h, li, "title", &s))
             s = SX_STR("Item");
-        shp_jb_key(b, SX_K_TITLE);
-        shp_jb_str(b, s);
-        shp_jb_key(b, SX_K_QUANTITY);
-        shp_jb_i64(b, qty);
-        shp_jb_key(b, SX_K_UNIT_PRICE_MINOR);
-        shp_jb_i64(b, unit);
-        shp_jb_key(b, SX_K_DISCOUNT_MINOR);
-        shp_jb_i64(b, disc);
+        sxp_jb_key(b, SX_K_TITLE);
+        sxp_jb_str(b, s);
+        sxp_jb_key(b, SX_K_QUANTITY);
+        sxp_jb_i64(b, qty);
+        sxp_jb_key(b, SX_K_UNIT_PRICE_MINOR);
+        sxp_jb_i64(b, unit);
+        sxp_jb_key(b, SX_K_DISCOUNT_MINOR);
+        sxp_jb_i64(b, disc);
         if ((rc = put_taxes(b, cx, li, exp, &tax, "line item", lid, 0)) != SX_OK)
             return rc;
-        shp_jb_key(b, SX_K_TAX_MINOR);
-        shp_jb_i64(b, tax);
-        shp_jb_key(b, SX_K_TOTAL_MINOR);
-        shp_jb_i64(b, gross - disc);
+        sxp_jb_key(b, SX_K_TAX_MINOR);
+        sxp_jb_i64(b, tax);
+        sxp_jb_key(b, SX_K_TOTAL_MINOR);
+        sxp_jb_i64(b, gross - disc);
         if ((rc = put_taxes(b, cx, li, exp, &tax, "line item", lid, 1)) != SX_OK)
             return rc;
-        shp_jb_obj_end(b);
+        sxp_jb_obj_end(b);
     }
-    shp_jb_arr_end(b);
+    sxp_jb_arr_end(b);
     return SX_OK;
 }
 
 /* discount_codes, plus one code-less entry for what automatic discounts took off. */
 static int
-put_discounts(struct shp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oid,
+put_discounts(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oid,
               int64_t total_discounts, int have_total, int64_t *sum)
 {
     const sx_host_api *h = cx->host;
@@ -747,8 +747,8 @@ put_discounts(struct shp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str o
     codes = get_arr(cx, o, "discount_codes", &n, &too_long);
     if (too_long)
         return too_many(cx, "order", oid, "discount codes", n);
-    shp_jb_key(b, SX_K_DISCOUNTS);
-    shp_jb_arr(b);
+    sxp_jb_key(b, SX_K_DISCOUNTS);
+    sxp_jb_arr(b);
     for (i = 0; i < n; i++) {
         const sx_json *d = h->json_at(codes, i);
         int64_t        amount = 0;
@@ -758,11 +758,11 @@ put_discounts(struct shp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str o
         if (!add64(sum, amount))
             return h->fail(cx, SX_E_PROTOCOL, "order " SX_STR_FMT " discounts out of range",
                            SX_STR_ARG(oid));
-        shp_jb_obj(b);
+        sxp_jb_obj(b);
         put_str(b, h, d, "code", SX_K_CODE);
-        shp_jb_key(b, SX_K_AMOUNT_MINOR);
-        shp_jb_i64(b, amount);
-        shp_jb_obj_end(b);
+        sxp_jb_key(b, SX_K_AMOUNT_MINOR);
+        sxp_jb_i64(b, amount);
+        sxp_jb_obj_end(b);
     }
     if (have_total && total_discounts > *sum) {
         sx_str title = SX_STR("Discount");
@@ -777,20 +777,20 @@ put_discounts(struct shp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str o
             if (get_nonempty(h, a, "title", &title) || get_nonempty(h, a, "description", &title))
                 break;
         }
-        shp_jb_obj(b);
-        shp_jb_key(b, SX_K_TITLE);
-        shp_jb_str(b, title);
-        shp_jb_key(b, SX_K_AMOUNT_MINOR);
-        shp_jb_i64(b, total_discounts - *sum);
-        shp_jb_obj_end(b);
+        sxp_jb_obj(b);
+        sxp_jb_key(b, SX_K_TITLE);
+        sxp_jb_str(b, title);
+        sxp_jb_key(b, SX_K_AMOUNT_MINOR);
+        sxp_jb_i64(b, total_discounts - *sum);
+        sxp_jb_obj_end(b);
         *sum = total_discounts;
     }
-    shp_jb_arr_end(b);
+    sxp_jb_arr_end(b);
     return SX_OK;
 }
 
 static int
-put_shipping(struct shp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oid,
+put_shipping(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oid,
              int64_t *sum)
 {
     const sx_host_api *h = cx->host;
@@ -802,8 +802,8 @@ put_shipping(struct shp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oi
     lines = get_arr(cx, o, "shipping_lines", &n, &too_long);
     if (too_long)
         return too_many(cx, "order", oid, "shipping lines", n);
-    shp_jb_key(b, SX_K_SHIPPING);
-    shp_jb_arr(b);
+    sxp_jb_key(b, SX_K_SHIPPING);
+    sxp_jb_arr(b);
     for (i = 0; i < n; i++) {
         const sx_json *s = h->json_at(lines, i);
         int64_t        amount = 0, tax = 0;
@@ -814,22 +814,22 @@ put_shipping(struct shp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oi
         if (!add64(sum, amount))
             return h->fail(cx, SX_E_PROTOCOL, "order " SX_STR_FMT " shipping out of range",
                            SX_STR_ARG(oid));
-        shp_jb_obj(b);
+        sxp_jb_obj(b);
         {
             sx_str t;
 
             if (get_nonempty(h, s, "title", &t) || get_nonempty(h, s, "code", &t)) {
-                shp_jb_key(b, SX_K_TITLE);
-                shp_jb_str(b, t);
+                sxp_jb_key(b, SX_K_TITLE);
+                sxp_jb_str(b, t);
             }
         }
-        shp_jb_key(b, SX_K_AMOUNT_MINOR);
-        shp_jb_i64(b, amount);
-        shp_jb_key(b, SX_K_TAX_MINOR);
-        shp_jb_i64(b, tax);
-        shp_jb_obj_end(b);
+        sxp_jb_key(b, SX_K_AMOUNT_MINOR);
+        sxp_jb_i64(b, amount);
+        sxp_jb_key(b, SX_K_TAX_MINOR);
+        sxp_jb_i64(b, tax);
+        sxp_jb_obj_end(b);
     }
-    shp_jb_arr_end(b);
+    sxp_jb_arr_end(b);
     return SX_OK;
 }
 
@@ -916,7 +916,7 @@ refund_amount(sx_ctx *cx, const sx_json *r, sx_str currency, int exp, sx_str rid
 }
 
 static int
-put_refunds(struct shp_buf *b, sx_ctx *cx, const sx_json *o, sx_str currency, int exp,
+put_refunds(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, sx_str currency, int exp,
             sx_str oid, int64_t *sum)
 {
     const sx_host_api *h = cx->host;
@@ -928,8 +928,8 @@ put_refunds(struct shp_buf *b, sx_ctx *cx, const sx_json *o, sx_str currency, in
     refunds = get_arr(cx, o, "refunds", &n, &too_long);
     if (too_long)
         return too_many(cx, "order", oid, "refunds", n);
-    shp_jb_key(b, SX_K_REFUNDS);
-    shp_jb_arr(b);
+    sxp_jb_key(b, SX_K_REFUNDS);
+    sxp_jb_arr(b);
     for (i = 0; i < n; i++) {
         const sx_json *r = h->json_at(refunds, i);
         sx_str         rid;
@@ -945,17 +945,17 @@ put_refunds(struct shp_buf *b, sx_ctx *cx, const sx_json *o, sx_str currency, in
         if (!add64(sum, amount))
             return h->fail(cx, SX_E_PROTOCOL, "order " SX_STR_FMT " refunds out of range",
                            SX_STR_ARG(oid));
-        shp_jb_obj(b);
-        shp_jb_key(b, SX_K_EXTERNAL_ID);
-        shp_jb_str(b, rid);
-        shp_jb_key(b, SX_K_AMOUNT_MINOR);
-        shp_jb_i64(b, amount);
+        sxp_jb_obj(b);
+        sxp_jb_key(b, SX_K_EXTERNAL_ID);
+        sxp_jb_str(b, rid);
+        sxp_jb_key(b, SX_K_AMOUNT_MINOR);
+        sxp_jb_i64(b, amount);
         if ((rc = put_time(b, cx, r, "created_at", SX_K_CREATED_AT, 0, "refund", rid)) != SX_OK)
             return rc;
         put_str(b, h, r, "note", SX_K_NOTE);
-        shp_jb_obj_end(b);
+        sxp_jb_obj_end(b);
     }
-    shp_jb_arr_end(b);
+    sxp_jb_arr_end(b);
     return SX_OK;
 }
 
@@ -977,7 +977,7 @@ total_or(sx_ctx *cx, const sx_json *v, int exp, int64_t fallback, int64_t *out, 
 }
 
 int
-shp_map_order(sx_ctx *cx, const sx_json *o, struct shp_buf *b)
+shp_map_order(sx_ctx *cx, const sx_json *o, struct sxp_buf *b)
 {
     const sx_host_api *h = cx->host;
     const sx_json     *tags, *addr;
@@ -995,49 +995,49 @@ shp_map_order(sx_ctx *cx, const sx_json *o, struct shp_buf *b)
     exp = sx_currency_exponent(cur);
     (void)h->json_bool(h->json_get(o, "taxes_included"), &incl);
 
-    shp_jb_obj(b);
-    shp_jb_key(b, SX_K_EXTERNAL_ID);
-    shp_jb_str(b, id);
+    sxp_jb_obj(b);
+    sxp_jb_key(b, SX_K_EXTERNAL_ID);
+    sxp_jb_str(b, id);
     if ((rc = put_time(b, cx, o, "updated_at", SX_K_UPDATED_AT, 1, "order", id)) != SX_OK ||
         (rc = put_time(b, cx, o, "created_at", SX_K_CREATED_AT, 0, "order", id)) != SX_OK)
         return rc;
     if (get_nonempty(h, o, "name", &s)) {
-        shp_jb_key(b, SX_K_NUMBER);
-        shp_jb_str(b, s);
+        sxp_jb_key(b, SX_K_NUMBER);
+        sxp_jb_str(b, s);
     } else if (id_text(cx, h->json_get(o, "order_number"), &s)) {
-        shp_jb_key(b, SX_K_NUMBER);
-        shp_jb_str(b, s);
+        sxp_jb_key(b, SX_K_NUMBER);
+        sxp_jb_str(b, s);
     }
     /* MODEL.md: cancelled_at set -> cancelled; closed_at set -> completed; else open. */
-    shp_jb_key(b, SX_K_STATUS);
+    sxp_jb_key(b, SX_K_STATUS);
     if (non_null(h, o, "cancelled_at"))
-        shp_jb_str(b, SX_STR("cancelled"));
+        sxp_jb_str(b, SX_STR("cancelled"));
     else if (non_null(h, o, "closed_at"))
-        shp_jb_str(b, SX_STR("completed"));
+        sxp_jb_str(b, SX_STR("completed"));
     else
-        shp_jb_str(b, SX_STR("open"));
-    shp_jb_key(b, SX_K_FINANCIAL_STATUS);
-    shp_jb_str(b, sx_cstr(financial_status(h, o)));
-    shp_jb_key(b, SX_K_CURRENCY);
-    shp_jb_str(b, cur);
-    shp_jb_key(b, SX_K_TAXES_INCLUDED);
-    shp_jb_bool(b, incl);
+        sxp_jb_str(b, SX_STR("open"));
+    sxp_jb_key(b, SX_K_FINANCIAL_STATUS);
+    sxp_jb_str(b, sx_cstr(financial_status(h, o)));
+    sxp_jb_key(b, SX_K_CURRENCY);
+    sxp_jb_str(b, cur);
+    sxp_jb_key(b, SX_K_TAXES_INCLUDED);
+    sxp_jb_bool(b, incl);
     put_order_customer(b, cx, o);
     addr = h->json_get(o, "billing_address");
     if (addr_has_place(h, addr)) {
-        shp_jb_key(b, SX_K_BILLING_ADDRESS);
+        sxp_jb_key(b, SX_K_BILLING_ADDRESS);
         put_address(b, cx, addr, NULL);
     }
     addr = h->json_get(o, "shipping_address");
     if (addr_has_place(h, addr)) {
-        shp_jb_key(b, SX_K_SHIPPING_ADDRESS);
+        sxp_jb_key(b, SX_K_SHIPPING_ADDRESS);
         put_address(b, cx, addr, NULL);
     }
     copy_str(b, h, o, "note", SX_K_NOTE);
     tags = h->json_get(o, "tags");
     if (h->json_type(tags) == SX_JSON_STRING) {
         (void)h->json_string(tags, &s);
-        shp_jb_key(b, SX_K_TAGS);
+        sxp_jb_key(b, SX_K_TAGS);
         shp_jb_tags(b, s);
     }
 
@@ -1070,23 +1070,23 @@ shp_map_order(sx_ctx *cx, const sx_json *o, struct shp_buf *b)
     if ((rc = total_or(cx, h->json_get(o, "total_price"), exp, total, &total, id,
                        "total_price")) != SX_OK)
         return rc;
-    shp_jb_key(b, SX_K_SUBTOTAL_MINOR);
-    shp_jb_i64(b, subtotal);
-    shp_jb_key(b, SX_K_DISCOUNT_MINOR);
-    shp_jb_i64(b, discount);
-    shp_jb_key(b, SX_K_SHIPPING_MINOR);
-    shp_jb_i64(b, shipping);
-    shp_jb_key(b, SX_K_TAX_MINOR);
-    shp_jb_i64(b, tax);
-    shp_jb_key(b, SX_K_TOTAL_MINOR);
-    shp_jb_i64(b, total);
-    shp_jb_key(b, SX_K_REFUNDED_MINOR);
-    shp_jb_i64(b, refund_sum);
+    sxp_jb_key(b, SX_K_SUBTOTAL_MINOR);
+    sxp_jb_i64(b, subtotal);
+    sxp_jb_key(b, SX_K_DISCOUNT_MINOR);
+    sxp_jb_i64(b, discount);
+    sxp_jb_key(b, SX_K_SHIPPING_MINOR);
+    sxp_jb_i64(b, shipping);
+    sxp_jb_key(b, SX_K_TAX_MINOR);
+    sxp_jb_i64(b, tax);
+    sxp_jb_key(b, SX_K_TOTAL_MINOR);
+    sxp_jb_i64(b, total);
+    sxp_jb_key(b, SX_K_REFUNDED_MINOR);
+    sxp_jb_i64(b, refund_sum);
     if ((rc = put_time(b, cx, o, "cancelled_at", SX_K_CANCELLED_AT, 0, "order", id)) != SX_OK)
         return rc;
     if ((rc = put_raw(b, cx, o)) != SX_OK)
         return rc;
-    shp_jb_obj_end(b);
+    sxp_jb_obj_end(b);
     return finish(b, cx, "order", id);
 }
 
@@ -1116,7 +1116,7 @@ shp_singular(uint32_t entity)
 
 int
 shp_map_entity(sx_ctx *cx, uint32_t entity, const sx_json *rec, sx_str currency,
-               struct shp_buf *out)
+               struct sxp_buf *out)
 {
     switch (entity) {
     case SX_ENTITY_CUSTOMER: return shp_map_customer(cx, rec, out);
@@ -1151,14 +1151,14 @@ shp_page_emit(sx_ctx *cx, uint32_t entity, sx_str body, sx_str currency, size_t 
         return h->fail(cx, SX_E_PROTOCOL, "Shopify %s page has %zu records, more than the %d "
                        "a page may hold", root, n, SHP_MAX_LIMIT);
     for (i = 0; i < n; i++) {
-        struct shp_buf b;
+        struct sxp_buf b;
         sx_str         json;
 
-        shp_buf_init(&b, cx);
+        sxp_buf_init(&b, cx);
         rc = shp_map_entity(cx, entity, h->json_at(items, i), currency, &b);
         if (rc != SX_OK)
             return rc;
-        if ((rc = shp_buf_done(&b, &json)) != SX_OK)
+        if ((rc = sxp_buf_done(&b, &json)) != SX_OK)
             return h->fail(cx, rc, "Shopify %s record %zu could not be written", root, i);
         rc = h->emit(cx, entity, json);
         if (rc != SX_OK)
@@ -1172,7 +1172,7 @@ shp_page_emit(sx_ctx *cx, uint32_t entity, sx_str body, sx_str currency, size_t 
 
 /* A canonical string member as a Shopify one, keeping null; other types are refused. */
 static int
-push_str(struct shp_buf *b, sx_ctx *cx, const sx_json *canon, const char *ckey,
+push_str(struct sxp_buf *b, sx_ctx *cx, const sx_json *canon, const char *ckey,
          const char *pkey)
 {
     const sx_host_api *h = cx->host;
@@ -1182,31 +1182,31 @@ push_str(struct shp_buf *b, sx_ctx *cx, const sx_json *canon, const char *ckey,
     if (v == NULL)
         return SX_OK;
     if (h->json_type(v) == SX_JSON_NULL) {
-        shp_jb_key(b, pkey);
-        shp_jb_null(b);
+        sxp_jb_key(b, pkey);
+        sxp_jb_null(b);
         return SX_OK;
     }
     if (h->json_string(v, &s) != SX_OK)
         return h->fail(cx, SX_E_INVALID, "canonical %s is not a string", ckey);
-    shp_jb_key(b, pkey);
-    shp_jb_str(b, s);
+    sxp_jb_key(b, pkey);
+    sxp_jb_str(b, s);
     return SX_OK;
 }
 
 /* Canonical tags array as Shopify's "a, b" string. */
 static int
-push_tags(struct shp_buf *b, sx_ctx *cx, const sx_json *canon)
+push_tags(struct sxp_buf *b, sx_ctx *cx, const sx_json *canon)
 {
     const sx_host_api *h = cx->host;
     const sx_json     *tags = h->json_get(canon, SX_K_TAGS);
-    struct shp_buf     t;
+    struct sxp_buf     t;
     size_t             i, n;
     sx_str             s, joined;
 
     if (tags == NULL)
         return SX_OK;
-    shp_buf_init(&t, cx);
-    shp_buf_raw(&t, "", 0);
+    sxp_buf_init(&t, cx);
+    sxp_buf_raw(&t, "", 0);
     n = h->json_length(tags);
     if (h->json_type(tags) != SX_JSON_ARRAY && h->json_type(tags) != SX_JSON_NULL)
         return h->fail(cx, SX_E_INVALID, "canonical tags is not an array");
@@ -1219,20 +1219,20 @@ push_tags(struct shp_buf *b, sx_ctx *cx, const sx_json *canon)
             return h->fail(cx, SX_E_REJECTED, "Shopify tags cannot contain a comma: \""
                            SX_STR_FMT "\"", SX_STR_ARG(s));
         if (i > 0)
-            shp_buf_raw(&t, ", ", 2);
-        shp_buf_raw(&t, s.ptr, s.len);
+            sxp_buf_raw(&t, ", ", 2);
+        sxp_buf_raw(&t, s.ptr, s.len);
     }
     if (t.rc != SX_OK)
         return h->fail(cx, t.rc, "tags too long");
     joined.ptr = t.p;
     joined.len = t.len;
-    shp_jb_key(b, "tags");
-    shp_jb_str(b, joined);
+    sxp_jb_key(b, "tags");
+    sxp_jb_str(b, joined);
     return SX_OK;
 }
 
 static int
-push_bool(struct shp_buf *b, sx_ctx *cx, const sx_json *canon, const char *ckey,
+push_bool(struct sxp_buf *b, sx_ctx *cx, const sx_json *canon, const char *ckey,
           const char *pkey)
 {
     const sx_host_api *h = cx->host;
@@ -1243,14 +1243,14 @@ push_bool(struct shp_buf *b, sx_ctx *cx, const sx_json *canon, const char *ckey,
         return SX_OK;
     if (h->json_bool(v, &x) != SX_OK)
         return h->fail(cx, SX_E_INVALID, "canonical %s is not a boolean", ckey);
-    shp_jb_key(b, pkey);
-    shp_jb_bool(b, x);
+    sxp_jb_key(b, pkey);
+    sxp_jb_bool(b, x);
     return SX_OK;
 }
 
 /* The id we were given, as a JSON number: Shopify's ids are numbers. */
 static int
-push_id(struct shp_buf *b, sx_ctx *cx, sx_str id)
+push_id(struct sxp_buf *b, sx_ctx *cx, sx_str id)
 {
     int64_t v = 0;
     size_t  i;
@@ -1266,13 +1266,13 @@ push_id(struct shp_buf *b, sx_ctx *cx, sx_str id)
                                   "Shopify id", SX_STR_ARG(id));
         v = v * 10 + (id.ptr[i] - '0');
     }
-    shp_jb_key(b, "id");
-    shp_jb_i64(b, v);
+    sxp_jb_key(b, "id");
+    sxp_jb_i64(b, v);
     return SX_OK;
 }
 
 static int
-push_address(struct shp_buf *b, sx_ctx *cx, const sx_json *a, int is_default)
+push_address(struct sxp_buf *b, sx_ctx *cx, const sx_json *a, int is_default)
 {
     static const char *const map[][2] = {
         { SX_K_FIRST_NAME, "first_name" }, { SX_K_LAST_NAME, "last_name" },
@@ -1286,21 +1286,21 @@ push_address(struct shp_buf *b, sx_ctx *cx, const sx_json *a, int is_default)
 
     if (cx->host->json_type(a) != SX_JSON_OBJECT)
         return cx->host->fail(cx, SX_E_INVALID, "canonical address is not an object");
-    shp_jb_obj(b);
+    sxp_jb_obj(b);
     for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         if ((rc = push_str(b, cx, a, map[i][0], map[i][1])) != SX_OK)
             return rc;
     }
     if (is_default) {
-        shp_jb_key(b, "default");
-        shp_jb_bool(b, 1);
+        sxp_jb_key(b, "default");
+        sxp_jb_bool(b, 1);
     }
-    shp_jb_obj_end(b);
+    sxp_jb_obj_end(b);
     return SX_OK;
 }
 
 int
-shp_customer_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct shp_buf *b)
+shp_customer_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct sxp_buf *b)
 {
     const sx_host_api *h = cx->host;
     const sx_json     *addrs;
@@ -1308,9 +1308,9 @@ shp_customer_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct shp_buf *b
     int                rc, def = -1;
     sx_str             kind;
 
-    shp_jb_obj(b);
-    shp_jb_key(b, "customer");
-    shp_jb_obj(b);
+    sxp_jb_obj(b);
+    sxp_jb_key(b, "customer");
+    sxp_jb_obj(b);
     if ((rc = push_id(b, cx, id)) != SX_OK ||
         (rc = push_str(b, cx, canon, SX_K_FIRST_NAME, "first_name")) != SX_OK ||
         (rc = push_str(b, cx, canon, SX_K_LAST_NAME, "last_name")) != SX_OK ||
@@ -1332,23 +1332,23 @@ shp_customer_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct shp_buf *b
                 sx_str_eq_cstr(kind, "billing"))
                 def = (int)i;
         }
-        shp_jb_key(b, "addresses");
-        shp_jb_arr(b);
+        sxp_jb_key(b, "addresses");
+        sxp_jb_arr(b);
         for (i = 0; i < n; i++) {
             if ((rc = push_address(b, cx, h->json_at(addrs, i), (int)i == (def < 0 ? 0 : def)))
                 != SX_OK)
                 return rc;
         }
-        shp_jb_arr_end(b);
+        sxp_jb_arr_end(b);
     }
-    shp_jb_obj_end(b);
-    shp_jb_obj_end(b);
+    sxp_jb_obj_end(b);
+    sxp_jb_obj_end(b);
     return b->rc == SX_OK ? SX_OK : h->fail(cx, b->rc, "customer too large for Shopify");
 }
 
 /* Minor units as Shopify's decimal string. */
 static void
-put_price(struct shp_buf *b, int64_t minor, int exp)
+put_price(struct sxp_buf *b, int64_t minor, int exp)
 {
     char     num[48];
     int64_t  div = 1;
@@ -1363,11 +1363,11 @@ put_price(struct shp_buf *b, int64_t minor, int exp)
         n = snprintf(num, sizeof(num), "%s%llu.%0*llu", minor < 0 ? "-" : "",
                      (unsigned long long)(a / (uint64_t)div), exp,
                      (unsigned long long)(a % (uint64_t)div));
-    shp_jb_str(b, (sx_str){ num, (size_t)n });
+    sxp_jb_str(b, (sx_str){ num, (size_t)n });
 }
 
 int
-shp_product_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct shp_buf *b)
+shp_product_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct sxp_buf *b)
 {
     const sx_host_api *h = cx->host;
     const sx_json     *vars;
@@ -1377,9 +1377,9 @@ shp_product_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct shp_buf *b)
 
     (void)h->json_string(h->json_get(canon, SX_K_CURRENCY), &cur);
     exp = sx_currency_exponent(cur);
-    shp_jb_obj(b);
-    shp_jb_key(b, "product");
-    shp_jb_obj(b);
+    sxp_jb_obj(b);
+    sxp_jb_key(b, "product");
+    sxp_jb_obj(b);
     if ((rc = push_id(b, cx, id)) != SX_OK ||
         (rc = push_str(b, cx, canon, SX_K_TITLE, "title")) != SX_OK ||
         (rc = push_str(b, cx, canon, SX_K_DESCRIPTION, "body_html")) != SX_OK ||
@@ -1391,8 +1391,8 @@ shp_product_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct shp_buf *b)
             !sx_str_eq_cstr(s, "archived"))
             return h->fail(cx, SX_E_INVALID, "product status \"" SX_STR_FMT "\" is not "
                            "active, draft or archived", SX_STR_ARG(s));
-        shp_jb_key(b, "status");
-        shp_jb_str(b, s);
+        sxp_jb_key(b, "status");
+        sxp_jb_str(b, s);
     }
     vars = h->json_get(canon, SX_K_VARIANTS);
     n = h->json_length(vars);
@@ -1400,8 +1400,8 @@ shp_product_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct shp_buf *b)
         return h->fail(cx, SX_E_REJECTED, "%zu variants: Shopify's REST API takes at most 100",
                        n);
     if (n > 0) {
-        shp_jb_key(b, "variants");
-        shp_jb_arr(b);
+        sxp_jb_key(b, "variants");
+        sxp_jb_arr(b);
         for (i = 0; i < n; i++) {
             const sx_json *v = h->json_at(vars, i);
             int64_t        price, pos;
@@ -1409,14 +1409,14 @@ shp_product_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct shp_buf *b)
 
             if (h->json_type(v) != SX_JSON_OBJECT)
                 return h->fail(cx, SX_E_INVALID, "canonical variant %zu is not an object", i);
-            shp_jb_obj(b);
+            sxp_jb_obj(b);
             (void)h->json_string(h->json_get(v, SX_K_EXTERNAL_ID), &vid);
             if ((rc = push_id(b, cx, vid)) != SX_OK)
                 return rc;
             /* The variant's title is its option value in Shopify. */
             if (h->json_string(h->json_get(v, SX_K_TITLE), &s) == SX_OK && s.len > 0) {
-                shp_jb_key(b, "option1");
-                shp_jb_str(b, s);
+                sxp_jb_key(b, "option1");
+                sxp_jb_str(b, s);
             }
             if ((rc = push_str(b, cx, v, SX_K_SKU, "sku")) != SX_OK ||
                 (rc = push_str(b, cx, v, SX_K_BARCODE, "barcode")) != SX_OK ||
@@ -1426,18 +1426,18 @@ shp_product_body(sx_ctx *cx, const sx_json *canon, sx_str id, struct shp_buf *b)
                 if (h->json_int64(h->json_get(v, SX_K_PRICE_MINOR), &price) != SX_OK ||
                     price < 0)
                     return h->fail(cx, SX_E_INVALID, "variant %zu has no usable price_minor", i);
-                shp_jb_key(b, "price");
+                sxp_jb_key(b, "price");
                 put_price(b, price, exp);
             }
             if (h->json_int64(h->json_get(v, SX_K_POSITION), &pos) == SX_OK && pos >= 1) {
-                shp_jb_key(b, "position");
-                shp_jb_i64(b, pos);
+                sxp_jb_key(b, "position");
+                sxp_jb_i64(b, pos);
             }
-            shp_jb_obj_end(b);
+            sxp_jb_obj_end(b);
         }
-        shp_jb_arr_end(b);
+        sxp_jb_arr_end(b);
     }
-    shp_jb_obj_end(b);
-    shp_jb_obj_end(b);
+    sxp_jb_obj_end(b);
+    sxp_jb_obj_end(b);
     return b->rc == SX_OK ? SX_OK : h->fail(cx, b->rc, "product too large for Shopify");
 }

@@ -53,15 +53,15 @@ req_header(const sx_webhook_req *req, const char *name)
 static int
 emit_record(sx_ctx *cx, uint32_t entity, const sx_json *rec)
 {
-    struct shp_buf b;
+    struct sxp_buf b;
     sx_str         cur = SX_STR_NULL, id, json;
     int            rc;
 
     if (entity == SX_ENTITY_PRODUCT && (rc = shp_shop_currency(cx, &cur)) != SX_OK)
         return rc;
-    shp_buf_init(&b, cx);
+    sxp_buf_init(&b, cx);
     if ((rc = shp_map_entity(cx, entity, rec, cur, &b)) != SX_OK ||
-        (rc = shp_buf_done(&b, &json)) != SX_OK || (rc = shp_record_id(cx, rec, &id)) != SX_OK)
+        (rc = sxp_buf_done(&b, &json)) != SX_OK || (rc = shp_record_id(cx, rec, &id)) != SX_OK)
         return rc;
     return cx->host->emit_change(cx, entity, SX_OP_UPSERT, id, json);
 }
@@ -210,18 +210,18 @@ find_existing(sx_ctx *cx, const char *topic, sx_str address, sx_str *id)
     sx_http_req         hr = SX_HTTP_REQ_INIT;
     const sx_http_resp *resp;
     const sx_json      *doc, *list;
-    struct shp_buf      q;
+    struct sxp_buf      q;
     const char         *url = shp_api_url(cx, "webhooks.json");
     size_t              i, n;
     int                 rc;
 
     if (url == NULL)
         return SX_E_LIMIT;
-    shp_buf_init(&q, cx);
-    shp_buf_raw(&q, "topic=", 6);
-    shp_form_encode(&q, sx_cstr(topic));
-    shp_buf_raw(&q, "&address=", 9);
-    shp_form_encode(&q, address);
+    sxp_buf_init(&q, cx);
+    sxp_buf_raw(&q, "topic=", 6);
+    sxp_form_encode(&q, sx_cstr(topic));
+    sxp_buf_raw(&q, "&address=", 9);
+    sxp_form_encode(&q, address);
     if (q.rc != SX_OK)
         return h->fail(cx, q.rc, "callback URL too long");
     hr.url = sx_cstr(url);
@@ -249,7 +249,7 @@ static int
 shp_subscribe(sx_ctx *cx, sx_str callback_url)
 {
     const sx_host_api *h = cx->host;
-    struct shp_buf     ids, body;
+    struct sxp_buf     ids, body;
     sx_str             old, id;
     const char        *url;
     size_t             i;
@@ -263,25 +263,25 @@ shp_subscribe(sx_ctx *cx, sx_str callback_url)
     url = shp_api_url(cx, "webhooks.json");
     if (url == NULL)
         return SX_E_LIMIT;
-    shp_buf_init(&ids, cx);
-    shp_buf_raw(&ids, "", 0);
+    sxp_buf_init(&ids, cx);
+    sxp_buf_raw(&ids, "", 0);
     for (i = 0; shp_topics[i] != NULL; i++) {
         sx_http_req         hr = SX_HTTP_REQ_INIT;
         const sx_http_resp *resp;
         const sx_json      *doc;
 
-        shp_buf_init(&body, cx);
-        shp_jb_obj(&body);
-        shp_jb_key(&body, "webhook");
-        shp_jb_obj(&body);
-        shp_jb_key(&body, "topic");
-        shp_jb_str(&body, sx_cstr(shp_topics[i]));
-        shp_jb_key(&body, "address");
-        shp_jb_str(&body, callback_url);
-        shp_jb_key(&body, "format");
-        shp_jb_str(&body, SX_STR("json"));
-        shp_jb_obj_end(&body);
-        shp_jb_obj_end(&body);
+        sxp_buf_init(&body, cx);
+        sxp_jb_obj(&body);
+        sxp_jb_key(&body, "webhook");
+        sxp_jb_obj(&body);
+        sxp_jb_key(&body, "topic");
+        sxp_jb_str(&body, sx_cstr(shp_topics[i]));
+        sxp_jb_key(&body, "address");
+        sxp_jb_str(&body, callback_url);
+        sxp_jb_key(&body, "format");
+        sxp_jb_str(&body, SX_STR("json"));
+        sxp_jb_obj_end(&body);
+        sxp_jb_obj_end(&body);
         if (body.rc != SX_OK)
             return h->fail(cx, body.rc, "callback URL is not valid UTF-8 or too long");
         hr.method = SX_HTTP_POST;
@@ -305,8 +305,8 @@ shp_subscribe(sx_ctx *cx, sx_str callback_url)
             return rc;
         }
         if (ids.len > 0)
-            shp_buf_raw(&ids, ",", 1);
-        shp_buf_raw(&ids, id.ptr, id.len);
+            sxp_buf_raw(&ids, ",", 1);
+        sxp_buf_raw(&ids, id.ptr, id.len);
     }
     if (ids.rc != SX_OK || ids.len > SHP_IDS_MAX)
         return h->fail(cx, SX_E_LIMIT, "too many webhook ids");

@@ -24,6 +24,7 @@
 #include "../../plugins/shopify/shopify.c"
 #include "../../plugins/shopify/shopify_auth.c"
 #include "../../plugins/shopify/shopify_map.c"
+#include "../../plugins/common/sxp.c"
 #include "../../plugins/shopify/shopify_util.c"
 #include "../../plugins/shopify/shopify_webhook.c"
 
@@ -63,7 +64,7 @@ fuzz_small(const char *p, size_t len)
         FUZZ_CHECK(limit > 0);
     if (shp_domain_valid(s))
         FUZZ_CHECK(len > 14 && memcmp(p + len - 14, ".myshopify.com", 14) == 0);
-    if (shp_rate_ppm(s, &ppm) == SX_OK)
+    if (sxp_rate_ppm(s, &ppm) == SX_OK)
         FUZZ_CHECK(ppm >= 0);
     (void)shp_cursor_valid(s);
 }

@@ -36,6 +36,7 @@
 #include "testdb.h"
 
 /* The pure parsers, compiled in to be tested directly (they are hidden in shopify.so). */
+#include "../../plugins/common/sxp.c"
 #include "../../plugins/shopify/shopify_util.c"
 
 #define SHOP          "sandbox-shop.myshopify.com"
@@ -517,25 +518,25 @@ test_parsers(void)
     CHECK(!shp_domain_valid(SX_STR(".myshopify.com")));
     CHECK(!shp_domain_valid(SX_STR("shop.myshopify.com.evil.com")));
 
-    CHECK_EQ(SX_OK, shp_rate_ppm(SX_STR("0.2"), &ppm));
+    CHECK_EQ(SX_OK, sxp_rate_ppm(SX_STR("0.2"), &ppm));
     CHECK_EQ(200000, ppm);
-    CHECK_EQ(SX_OK, shp_rate_ppm(SX_STR("0.08875"), &ppm));
+    CHECK_EQ(SX_OK, sxp_rate_ppm(SX_STR("0.08875"), &ppm));
     CHECK_EQ(88750, ppm);
-    CHECK_EQ(SX_OK, shp_rate_ppm(SX_STR("0.05"), &ppm));
+    CHECK_EQ(SX_OK, sxp_rate_ppm(SX_STR("0.05"), &ppm));
     CHECK_EQ(50000, ppm);
-    CHECK_EQ(SX_OK, shp_rate_ppm(SX_STR("0"), &ppm));
+    CHECK_EQ(SX_OK, sxp_rate_ppm(SX_STR("0"), &ppm));
     CHECK_EQ(0, ppm);
-    CHECK_EQ(SX_OK, shp_rate_ppm(SX_STR("1"), &ppm));
+    CHECK_EQ(SX_OK, sxp_rate_ppm(SX_STR("1"), &ppm));
     CHECK_EQ(1000000, ppm);
-    CHECK_EQ(SX_OK, shp_rate_ppm(SX_STR("5e-2"), &ppm));
+    CHECK_EQ(SX_OK, sxp_rate_ppm(SX_STR("5e-2"), &ppm));
     CHECK_EQ(50000, ppm);
-    CHECK_EQ(SX_OK, shp_rate_ppm(SX_STR("0.0000005"), &ppm));   /* half a ppm rounds up */
+    CHECK_EQ(SX_OK, sxp_rate_ppm(SX_STR("0.0000005"), &ppm));   /* half a ppm rounds up */
     CHECK_EQ(1, ppm);
-    CHECK_EQ(SX_OK, shp_rate_ppm(SX_STR("0.12345649"), &ppm));
+    CHECK_EQ(SX_OK, sxp_rate_ppm(SX_STR("0.12345649"), &ppm));
     CHECK_EQ(123456, ppm);
-    CHECK_EQ(SX_E_INVALID, shp_rate_ppm(SX_STR("-0.2"), &ppm));
-    CHECK_EQ(SX_E_INVALID, shp_rate_ppm(SX_STR("abc"), &ppm));
-    CHECK_EQ(SX_E_INVALID, shp_rate_ppm(SX_STR("1e99"), &ppm));
+    CHECK_EQ(SX_E_INVALID, sxp_rate_ppm(SX_STR("-0.2"), &ppm));
+    CHECK_EQ(SX_E_INVALID, sxp_rate_ppm(SX_STR("abc"), &ppm));
+    CHECK_EQ(SX_E_INVALID, sxp_rate_ppm(SX_STR("1e99"), &ppm));
 }
 
 /* ---- tests against the sandbox -------------------------------------------------------------- */
