@@ -657,6 +657,12 @@ h_test(struct api_req *r)
                            NULL, r->db, &inst, &r->err);
     if (rc == 0)
         rc = hub_instance_test_connection(inst, r->db, &r->err);
+    if (rc == 0 && strcmp(PQgetvalue(res, 0, 0), "woocommerce") == 0) {
+        struct hub_error serr;
+
+        if (hub_oauth_woo_store_save(r->db, rt->keys, id, NULL, &serr) < 0)
+            hub_log_warn("api", "integration %s: woocommerce_stores: %s", ids, serr.msg);
+    }
     hub_instance_close(inst);
     PQclear(res);
     hub_buf_init(&b, 8192);

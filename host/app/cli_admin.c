@@ -302,6 +302,8 @@ integrations_connect_or_test(struct hub_db *db, const char *what, int64_t id,
                                    PQgetvalue(res, 0, 1), NULL, db, &inst, err);
         if (rc == 0)
             rc = hub_instance_test_connection(inst, db, err);
+        if (rc == 0 && strcmp(PQgetvalue(res, 0, 0), "woocommerce") == 0)
+            rc = hub_oauth_woo_store_save(db, c.rt.keys, id, NULL, err);
         if (rc == 0)
             printf("integration %s: connection ok\n", ids);
         hub_instance_close(inst);

@@ -70,6 +70,12 @@ struct hub_http_req {
     uint32_t              timeout_ms;           /* whole exchange; 0 = client default */
     size_t                max_body;             /* response bytes; 0 = client default */
     uint32_t              max_redirects;        /* with FOLLOW_REDIRECTS; 0 = default 3 */
+    /* hub_http_send only: called before every attempt after the first, to refresh what must
+     * change per attempt (an OAuth 1.0a nonce and timestamp). It may replace r->query and
+     * r->headers with memory that outlives the call; a negative return (HUB_E_*) ends the
+     * call with that code. NULL = the request is sent as it is. */
+    int                 (*resign)(void *ctx, struct hub_http_req *r);
+    void                 *resign_ctx;
 };
 
 struct hub_http_timing {

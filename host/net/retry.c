@@ -461,6 +461,14 @@ hub_http_send(struct hub_http_client *client, struct hub_rate_registry *limiter,
             timeout = 1;
         r.timeout_ms = (uint32_t)timeout;
 
+        if (attempt > 1 && req->resign != NULL) {
+            rc = req->resign(req->resign_ctx, &r);
+            if (rc < 0) {
+                rc = hub_error_set(err, rc, "%s %s: signing attempt %u failed", m, logurl,
+                                   attempt);
+                break;
+            }
+        }
         /* the previous attempt's response is no longer needed */
         hub_arena_destroy(&scratch);
         rc = hub_http_exchange(client, &r, &scratch, &cur, &aerr);

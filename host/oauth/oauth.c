@@ -148,7 +148,19 @@ display_name(const struct hub_plugin *p)
            p->desc.display_name : p->id;
 }
 
-/* Open the integration's connector and make sure it speaks OAuth 2 code flow. */
+/*
+ * A connector connects through a browser flow when it has authorize_url and exchange_code:
+ * OAuth 2 code flow, or an API-key connector whose platform hands keys over the same way
+ * (WooCommerce's /wc-auth: the store POSTs the keys to the callback, then redirects).
+ */
+static int
+connect_flow(const struct hub_plugin *p)
+{
+    return (p->desc.auth_kind == SX_AUTH_OAUTH2_CODE || p->desc.auth_kind == SX_AUTH_API_KEY) &&
+           p->has_auth && p->auth.authorize_url != NULL && p->auth.exchange_code != NULL;
+}
+
+/* Open the integration's connector and make sure it has a browser connect flow. */
 static int
 open_oauth_instance(struct hub_runtime *rt, struct hub_plugins *plugins, const struct integ *ig,
                     int64_t id, const char *account, struct hub_db *db,
@@ -163,8 +175,7 @@ open_oauth_instance(struct hub_runtime *rt, struct hub_plugins *plugins, const s
     if (p == NULL)
         return hub_error_set(err, HUB_E_NOT_FOUND, "connector \"%s\" is not loaded in this hub",
                              ig->platform);
-    oauth = p->desc.auth_kind == SX_AUTH_OAUTH2_CODE && p->has_auth &&
-            p->auth.authorize_url != NULL && p->auth.exchange_code != NULL;
+    oauth = connect_flow(p);
     if (!oauth)
         hub_error_set(err, HUB_E_UNSUPPORTED, "connector %s (%s) does not connect with OAuth",
                       p->id, display_name(p));
@@ -175,8 +186,7 @@ open_oauth_instance(struct hub_runtime *rt, struct hub_plugins *plugins, const s
     if (rc < 0)
         return rc;
     /* A hot swap between the two looks could bring a version without OAuth. */
-    if (inst->plugin->desc.auth_kind != SX_AUTH_OAUTH2_CODE || !inst->plugin->has_auth ||
-        inst->plugin->auth.authorize_url == NULL || inst->plugin->auth.exchange_code == NULL) {
+    if (!connect_flow(inst->plugin)) {
         rc = hub_error_set(err, HUB_E_UNSUPPORTED, "connector %s (%s) does not connect with "
                            "OAuth", inst->plugin->id, display_name(inst->plugin));
         hub_instance_close(inst);
@@ -673,6 +683,77 @@ store_tokens(struct hub_db *db, const struct hub_crypto_keyring *keys, int64_t i
         return rc;
     if (strcmp(platform, "shopify") == 0)
         rc = store_shopify(db, keys, id, t, exchange, shop_param, err);
+    else if (strcmp(platform, "woocommerce") == 0)
+        rc = hub_oauth_woo_store_save(db, keys, id, t->scope, err);
+    return rc;
+}
+
+/* ---- woocommerce_stores -------------------------------------------------------------------- */
+
+int
+hub_oauth_woo_store_save(struct hub_db *db, const struct hub_crypto_keyring *keys, int64_t id,
+                         const char *permissions, struct hub_error *err)
+{
+    char       *ck = NULL, *cs = NULL, *sealed_ck = NULL, *sealed_cs = NULL, ids[24];
+    size_t      ck_len = 0, cs_len = 0;
+    const char *params[4];
+    int         rc;
+
+    rc = hub_secret_load(db, keys, id, "consumer_key", &ck, &ck_len, err);
+    if (rc == 0)
+        rc = hub_secret_load(db, keys, id, "consumer_secret", &cs, &cs_len, err);
+    if (rc == HUB_E_NOT_FOUND) {
+        rc = 0;                        /* not connected yet: nothing to describe */
+        goto out;
+    }
+    if (rc == 0)
+        rc = seal_column(keys, HUB_OAUTH_WOO_AD_KEY, id, ck, ck_len, &sealed_ck, err);
+    if (rc == 0)
+        rc = seal_column(keys, HUB_OAUTH_WOO_AD_SECRET, id, cs, cs_len, &sealed_cs, err);
+    if (rc < 0)
+        goto out;
+    snprintf(ids, sizeof(ids), "%lld", (long long)id);
+    params[0] = ids;
+    params[1] = sealed_ck;
+    params[2] = sealed_cs;
+    params[3] = permissions != NULL && (strcmp(permissions, "read") == 0 ||
+                                        strcmp(permissions, "write") == 0 ||
+                                        strcmp(permissions, "read_write") == 0) ?
+                permissions : NULL;
+    /* What the connector read from system_status is in its state "store" (JSON). */
+    rc = hub_db_query(db,
+                      "WITH st AS (SELECT CASE WHEN octet_length(value) <= 65536 THEN "
+                      "  convert_from(value, 'UTF8')::jsonb END AS j FROM connector_state "
+                      "  WHERE integration_id = $1 AND key = 'store'), "
+                      "ig AS (SELECT config->>'store_url' AS url FROM integrations WHERE id = $1) "
+                      "INSERT INTO woocommerce_stores (integration_id, store_url, consumer_key, "
+                      "  consumer_secret, key_permissions, wc_version, wp_version, currency, "
+                      "  timezone, store_name) "
+                      "SELECT $1, ig.url, $2::bytea, $3::bytea, $4, "
+                      "  left(st.j->>'wc_version', 40), left(st.j->>'wp_version', 40), "
+                      "  CASE WHEN st.j->>'currency' ~ '^[A-Z]{3}$' THEN st.j->>'currency' END, "
+                      "  left(st.j->>'timezone', 64), left(st.j->>'home_url', 200) "
+                      "FROM ig LEFT JOIN st ON true WHERE ig.url ~ '^https?://' "
+                      "ON CONFLICT (integration_id) DO UPDATE SET "
+                      "  store_url = EXCLUDED.store_url, consumer_key = EXCLUDED.consumer_key, "
+                      "  consumer_secret = EXCLUDED.consumer_secret, "
+                      "  key_permissions = COALESCE(EXCLUDED.key_permissions, "
+                      "    woocommerce_stores.key_permissions), "
+                      "  wc_version = COALESCE(EXCLUDED.wc_version, woocommerce_stores.wc_version), "
+                      "  wp_version = COALESCE(EXCLUDED.wp_version, woocommerce_stores.wp_version), "
+                      "  currency = COALESCE(EXCLUDED.currency, woocommerce_stores.currency), "
+                      "  timezone = COALESCE(EXCLUDED.timezone, woocommerce_stores.timezone), "
+                      "  store_name = COALESCE(EXCLUDED.store_name, woocommerce_stores.store_name)",
+                      4, params, NULL, err);
+    if (rc < 0)
+        hub_error_prefix(err, "woocommerce_stores");
+out:
+    if (ck != NULL)
+        hub_crypto_free_secret(ck, ck_len);
+    if (cs != NULL)
+        hub_crypto_free_secret(cs, cs_len);
+    free(sealed_ck);
+    free(sealed_cs);
     return rc;
 }
 
@@ -815,7 +896,10 @@ hub_oauth_callback(struct hub_db *db, struct hub_runtime *rt, struct hub_plugins
         goto rollback;
     snprintf(ids, sizeof(ids), "%lld", (long long)id);
     qp[0] = ids;
-    rc = hub_db_query(db, "UPDATE integrations SET status = 'ACTIVE', auth_type = 'oauth2_code', "
+    rc = hub_db_query(db, inst->plugin->desc.auth_kind == SX_AUTH_API_KEY ?
+                      "UPDATE integrations SET status = 'ACTIVE', auth_type = 'api_key', "
+                      "last_error_message = NULL, last_error_at = NULL WHERE id = $1" :
+                      "UPDATE integrations SET status = 'ACTIVE', auth_type = 'oauth2_code', "
                       "last_error_message = NULL, last_error_at = NULL WHERE id = $1",
                       1, qp, NULL, err);
     if (rc < 0)
@@ -1116,6 +1200,51 @@ page(struct hub_http_job *job, int status, const char *title, const char *text)
     hub_buf_free(&b);
 }
 
+/*
+ * The browser back from WooCommerce's /wc-auth: return_url?success=1&user_id=<state>. The
+ * keys came before by POST (job_keys) and used the state; say how that went.
+ */
+static void
+woo_return(struct hub_http_job *job, const struct hub_oauth_params *params)
+{
+    struct hub_error err;
+    struct hub_db   *db = hub_http_job_db(job);
+    const char      *user_id = hub_oauth_param(params, "user_id");
+    const char      *success = hub_oauth_param(params, "success");
+    const char      *p[1];
+    char             hash[65], title[400];
+    PGresult        *res = NULL;
+
+    if (success != NULL && strcmp(success, "1") != 0) {
+        page(job, 403, "Connection refused", "The store's administrator did not approve the "
+             "access. Start the connection again from Simplix to retry.");
+        return;
+    }
+    if (hub_crypto_sha256_hex(user_id, strlen(user_id), hash) < 0) {
+        page(job, 500, "Connection failed", "The hub could not check this link.");
+        return;
+    }
+    p[0] = hash;
+    if (hub_db_query(db, "SELECT s.used_at IS NOT NULL, i.name, i.status FROM oauth_states s "
+                     "JOIN integrations i ON i.id = s.integration_id WHERE s.state = $1",
+                     1, p, &res, &err) < 0 || PQntuples(res) != 1) {
+        PQclear(res);
+        page(job, 404, "Connection failed", "This link was not issued by this hub, or is too "
+             "old; start the connection again from Simplix.");
+        return;
+    }
+    if (!is_true(res, 0, 0) || strcmp(PQgetvalue(res, 0, 2), "ACTIVE") != 0) {
+        PQclear(res);
+        page(job, 409, "Connection not completed", "The store has not handed the keys to the "
+             "hub (or the hub refused them; the integration's last error says why). Start "
+             "the connection again from Simplix.");
+        return;
+    }
+    snprintf(title, sizeof(title), "Connected %s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    page(job, 200, title, "You can close this window and return to Simplix.");
+}
+
 static void
 job_callback(struct hub_http_job *job, void *arg)
 {
@@ -1128,6 +1257,12 @@ job_callback(struct hub_http_job *job, void *arg)
 
     hub_error_clear(&err);
     rc = hub_oauth_params_parse(hub_http_job_query(job), &params, &err);
+    if (rc == 0 && hub_oauth_param(&params, "state") == NULL &&
+        hub_oauth_param(&params, "user_id") != NULL) {
+        woo_return(job, &params);
+        hub_oauth_params_free(&params);
+        return;
+    }
     if (rc == 0)
         rc = hub_oauth_callback(db, ctx->rt, ctx->plugins, ctx->keys, &params, &id, &err);
     hub_oauth_params_free(&params);
@@ -1165,6 +1300,132 @@ job_callback(struct hub_http_job *job, void *arg)
     }
 }
 
+/*
+ * Keys delivered by POST (WooCommerce's /wc-auth callback_url): a JSON object whose members
+ * become the exchange parameters, its user_id being the state. WooCommerce keeps the key
+ * only when the answer is exactly 200, so every refusal is a 4xx with a JSON error.
+ */
+static int
+keys_params(const unsigned char *body, size_t len, struct hub_oauth_params *out,
+            struct hub_error *err)
+{
+    json_tokener *tok;
+    json_object  *root;
+    struct hub_buf store;
+    size_t        offs[HUB_OAUTH_MAX_PARAMS][2], i;
+    int           rc = 0, bad = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (len == 0 || len > HUB_OAUTH_MAX_KEYS_BODY)
+        return hub_error_set(err, HUB_E_INVALID, "the key delivery must be a JSON object of at "
+                             "most %d bytes", HUB_OAUTH_MAX_KEYS_BODY);
+    tok = json_tokener_new_ex(8);
+    if (tok == NULL)
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    root = json_tokener_parse_ex(tok, (const char *)body, (int)len);
+    if (root == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+        !json_object_is_type(root, json_type_object)) {
+        json_tokener_free(tok);
+        json_object_put(root);
+        return hub_error_set(err, HUB_E_INVALID, "the key delivery is not a JSON object");
+    }
+    json_tokener_free(tok);
+    hub_buf_init(&store, HUB_OAUTH_MAX_KEYS_BODY * 2);
+    json_object_object_foreach(root, k, v) {
+        const char *val;
+
+        if (out->n + 1 >= HUB_OAUTH_MAX_PARAMS) {
+            rc = hub_error_set(err, HUB_E_LIMIT, "the key delivery has too many members");
+            break;
+        }
+        if (json_object_is_type(v, json_type_string))
+            val = json_object_get_string(v);
+        else if (json_object_is_type(v, json_type_int))
+            val = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        else
+            continue;                           /* only scalars cross into parameters */
+        if (strcmp(k, "state") == 0)
+            continue;                           /* the state is user_id, nothing else */
+        offs[out->n][0] = store.len;
+        bad |= hub_buf_append(&store, k, strlen(k) + 1) < 0;
+        offs[out->n][1] = store.len;
+        bad |= hub_buf_append(&store, val, strlen(val) + 1) < 0;
+        out->n++;
+        if (strcmp(k, "user_id") == 0) {
+            offs[out->n][0] = store.len;
+            bad |= hub_buf_append(&store, "state", 6) < 0;
+            offs[out->n][1] = store.len;
+            bad |= hub_buf_append(&store, val, strlen(val) + 1) < 0;
+            out->n++;
+        }
+    }
+    json_object_put(root);
+    if (rc == 0 && bad)
+        rc = hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    if (rc < 0) {
+        hub_buf_free(&store);
+        out->n = 0;
+        return rc;
+    }
+    out->store = store.data;                    /* owned now */
+    for (i = 0; i < out->n; i++) {
+        out->kv[i].key = sx_cstr(out->store + offs[i][0]);
+        out->kv[i].value = sx_cstr(out->store + offs[i][1]);
+    }
+    return 0;
+}
+
+static void
+job_keys(struct hub_http_job *job, void *arg)
+{
+    struct hub_oauth_ctx   *ctx = arg;
+    struct hub_oauth_params params;
+    struct hub_error        err;
+    const unsigned char    *body;
+    const char             *ct = hub_http_job_header(job, "Content-Type");
+    size_t                  len = 0;
+    int64_t                 id = 0;
+    int                     rc, status;
+
+    hub_error_clear(&err);
+    body = hub_http_job_body(job, &len);
+    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+        hub_http_job_reply_error(job, 415, "unsupported_media_type",
+                                 "the key delivery must be application/json");
+        return;
+    }
+    rc = keys_params(body, len, &params, &err);
+    if (rc == 0 && hub_oauth_param(&params, "state") == NULL)
+        rc = hub_error_set(&err, HUB_E_INVALID, "the key delivery carries no "
+                           "user_id (the hub's state)");
+    if (rc == 0)
+        rc = hub_oauth_callback(hub_http_job_db(job), ctx->rt, ctx->plugins, ctx->keys,
+                                &params, &id, &err);
+    hub_oauth_params_free(&params);
+    if (rc == 0) {
+        {
+            static const char ok[] = "{\"status\":\"connected\"}\n";
+
+            hub_http_job_reply(job, 200, "application/json", ok, sizeof(ok) - 1);
+        }
+        return;
+    }
+    status = hub_oauth_http_status(rc);
+    if (status >= 500) {
+        hub_log_error("oauth", "key delivery for integration %lld failed: %s", (long long)id,
+                      err.msg);
+        hub_http_job_reply_error(job, status, "unavailable", "the hub could not store the keys; "
+                                 "start the connection again");
+    } else {
+        char safe[HUB_ERROR_MAX];
+
+        hub_log_redact(err.msg, strlen(err.msg), safe, sizeof(safe));
+        hub_log_warn("oauth", "key delivery for integration %lld refused: %s", (long long)id,
+                     safe);
+        hub_http_job_reply_error(job, status, "refused", safe);
+    }
+}
+
 static int
 h_callback(struct hub_http_ctx *hctx, void *arg)
 {
@@ -1173,8 +1434,20 @@ h_callback(struct hub_http_ctx *hctx, void *arg)
     return hub_http_defer(ctx->defer, hctx, job_callback, ctx);
 }
 
+static int
+h_keys(struct hub_http_ctx *hctx, void *arg)
+{
+    struct hub_oauth_ctx *ctx = arg;
+
+    return hub_http_defer(ctx->defer, hctx, job_keys, ctx);
+}
+
 int
 hub_oauth_register_routes(struct hub_http_server *s, struct hub_oauth_ctx *ctx)
 {
-    return hub_http_route(s, HUB_M_GET, HUB_OAUTH_CALLBACK_PATH, h_callback, ctx);
+    int rc = hub_http_route(s, HUB_M_GET, HUB_OAUTH_CALLBACK_PATH, h_callback, ctx);
+
+    if (rc == 0)
+        rc = hub_http_route(s, HUB_M_POST, HUB_OAUTH_CALLBACK_PATH, h_keys, ctx);
+    return rc;
 }

@@ -69,6 +69,9 @@
 #define HUB_OAUTH_MAX_TOKEN         16384        /* access or refresh token bytes */
 #define HUB_OAUTH_SHOPIFY_AD_ACCESS  "shopify_shops.access_token:"   /* + integration id */
 #define HUB_OAUTH_SHOPIFY_AD_REFRESH "shopify_shops.refresh_token:"  /* + integration id */
+#define HUB_OAUTH_WOO_AD_KEY         "woocommerce_stores.consumer_key:"     /* + id */
+#define HUB_OAUTH_WOO_AD_SECRET      "woocommerce_stores.consumer_secret:"  /* + id */
+#define HUB_OAUTH_MAX_KEYS_BODY      16384        /* a key delivery POSTed to the callback */
 
 /* Decoded query parameters of a callback, in the order received (duplicates kept). */
 struct hub_oauth_params {
@@ -131,6 +134,16 @@ int  hub_oauth_callback(struct hub_db *db, struct hub_runtime *rt, struct hub_pl
 
 /* 400 for what the browser or the platform's redirect got wrong, 502 when the platform
  * failed, 500 for the hub's own failures. */
+/*
+ * WooCommerce: (re)write the integration's woocommerce_stores row from its secrets
+ * consumer_key/consumer_secret (sealed again under HUB_OAUTH_WOO_AD_*), its config store_url
+ * and what the connector read from system_status (its state "store": versions, currency,
+ * time zone). `permissions` may be NULL (kept). Nothing happens before the keys exist. Runs
+ * in the caller's transaction, if any.
+ */
+int  hub_oauth_woo_store_save(struct hub_db *db, const struct hub_crypto_keyring *keys,
+                              int64_t id, const char *permissions, struct hub_error *err);
+
 int  hub_oauth_http_status(int rc);
 
 /*

@@ -405,9 +405,37 @@ apply_auth(struct hub_call *call, const sx_http_req *in, sx_http_req *out, sx_ht
     }
 }
 
+/* A custom signature is computed again before every retry: OAuth 1.0a nonces are single-use
+ * and timestamps age (the platform would refuse a resent one). */
+struct resign_ctx {
+    struct hub_call   *call;
+    const sx_http_req *req;
+};
+
+static int
+resign(void *arg, struct hub_http_req *r)
+{
+    struct resign_ctx *rs = arg;
+    const sx_auth_ops *a = rs->call->inst->plugin->desc.auth;
+    sx_http_req        o = *rs->req;
+    int                rc;
+
+    rc = a->sign(&rs->call->cx, rs->req, &o);
+    rc = hub_call_result(rs->call, rc, "auth sign()");
+    if (rc != SX_OK)
+        return HUB_E_AUTH;
+    r->query = o.query;
+    if (o.headers != rs->req->headers || o.n_headers != rs->req->n_headers) {
+        r->headers = o.headers;
+        r->n_headers = o.n_headers;
+    }
+    return 0;
+}
+
 static int
 api_http(sx_ctx *cx, const sx_http_req *req, const sx_http_resp **out)
 {
+    struct resign_ctx        rs;
     struct hub_call         *call = CALL_OF(cx);
     struct hub_instance     *inst = call->inst;
     struct hub_http_req      hr;
@@ -484,6 +512,13 @@ api_http(sx_ctx *cx, const sx_http_req *req, const sx_http_resp **out)
      * reached the platform (a second create would duplicate the record). */
     if (signed_req.method == SX_HTTP_POST)
         hr.flags |= HUB_HTTP_NON_IDEMPOTENT;
+    if (call->inst->plugin->desc.auth != NULL && !(req->flags & SX_HTTP_NO_AUTH) &&
+        call->inst->plugin->desc.auth->apply == SX_APPLY_CUSTOM) {
+        rs.call = call;
+        rs.req = req;
+        hr.resign = resign;
+        hr.resign_ctx = &rs;
+    }
 
     memset(&pol, 0, sizeof(pol));
     pol.max_attempts = inst->rt->http_max_attempts;     /* 0 = the retry policy's default */

@@ -805,7 +805,8 @@ hub_sync_schedule(struct hub_db *db, int *out_enqueued, struct hub_error *err)
                       "  AND e.entity IN ('customer', 'product', 'order') "
                       "  AND s.run_log_id IS NULL AND (s.run_started_at IS NULL OR "
                       "  s.run_started_at < now() - make_interval(secs => greatest(10, "
-                      "  coalesce(sx_int(i.sync_settings->'interval_s'), 900)::int))) "
+                      "  coalesce(sx_int(i.sync_settings->'interval_s'), "
+                      "  sx_platform_default(i.platform, 'interval_s'))::int))) "
                       "LIMIT 1000", 0, NULL, &res, err);
     if (rc < 0)
         return rc;
@@ -866,7 +867,9 @@ hub_sync_schedule(struct hub_db *db, int *out_enqueued, struct hub_error *err)
                       "  j.kind = 'webhook.subscribe' AND j.integration_id = i.id AND "
                       "  (j.status IN ('queued', 'running', 'failed') OR j.created_at > now() - "
                       "  make_interval(secs => greatest(60, coalesce(sx_int("
-                      "  i.sync_settings->'subscribe_interval_s'), 1800)::int)))) LIMIT 1000",
+                      "  i.sync_settings->'subscribe_interval_s'), "
+                      "  sx_platform_default(i.platform, 'subscribe_interval_s'))::int)))) "
+                      "LIMIT 1000",
                       0, NULL, &res, err);
     if (rc < 0)
         return rc;

@@ -31,6 +31,7 @@
 #define WH_BUCKETS       1024
 #define WH_CACHE_MAX     65536
 #define WH_NEG_TTL_MS    5000
+#define WH_RECHECK_MS    2000             /* see cache_expire_if_old */
 #define WH_DELIVERY_MAX  256
 #define WH_HEADERS_MAX   (64u * 1024)
 
@@ -233,6 +234,28 @@ cache_get(struct hub_webhook *wh, int64_t id, int *found, char *platform, size_t
     }
     pthread_mutex_unlock(&wh->cache_lock);
     return hit;
+}
+
+/*
+ * A signature that fails against a cached secret older than WH_RECHECK_MS may have been made
+ * with a secret rotated since (a connector's subscribe() sets a new one): expire the entry so
+ * the delivery is checked once more against the database. Returns 1 when it expired it.
+ * Forgeries cost at most one lookup per integration per WH_RECHECK_MS.
+ */
+static int
+cache_expire_if_old(struct hub_webhook *wh, int64_t id)
+{
+    struct wh_entry *e;
+    int              expired = 0;
+
+    pthread_mutex_lock(&wh->cache_lock);
+    e = *cache_slot(wh, id);
+    if (e != NULL && e->found && now_ms() - e->loaded_ms >= WH_RECHECK_MS) {
+        e->loaded_ms = now_ms() - (int64_t)wh->cache_ttl_ms - 1;
+        expired = 1;
+    }
+    pthread_mutex_unlock(&wh->cache_lock);
+    return expired;
 }
 
 /* Writer thread: load one integration and its signing secret into the cache. */
@@ -522,6 +545,10 @@ handle(struct hub_webhook *wh, struct evhttp_request *req, const char *path_plat
     if (!signature_ok(wh, p, path, sig, body, len, secret, secret_len)) {
         hub_plugins_release(wh->plugins, p);
         hub_crypto_free_secret(secret, secret_len);
+        if (!looked_up && sig != NULL && cache_expire_if_old(wh, id)) {
+            handle(wh, req, path_platform, id, recv_us, 0);     /* a miss now: reloads */
+            return;
+        }
         refuse(wh, req, platform, 401, "bad_signature",
                sig == NULL ? "missing signature" : "signature does not match",
                "rejected_signature");
