@@ -24,9 +24,11 @@ e2e_init woo_e2e
 export SX_JOB_LEASE_MS=3000
 e2e_db
 
-# The store: 400 customers, 120 products (some variable), 500 orders; 5 % 5xx on its API.
+# The store: 400 customers, 120 products (some variable), 500 orders; 5 % 5xx and 1 % 429
+# (Retry-After: 2) on its API.
 "$SBX" --only woo --woo-port 0 --ready-file "$TMP/sandbox.json" --seed 7 --customers 400 \
-    --products 120 --orders 500 --fault 'woo:5xx:0.05:/wp-json/*' >"$TMP/sandbox.log" 2>&1 &
+    --products 120 --orders 500 --fault 'woo:5xx:0.05:/wp-json/*' \
+    --fault 'woo:429:0.01:/wp-json/*' >"$TMP/sandbox.log" 2>&1 &
 PIDS+=("$!")
 wait_file "$TMP/sandbox.json" || { echo "sandbox did not start"; cat "$TMP/sandbox.log"; exit 1; }
 W=$(grep -o '"woo":"http[^"]*"' "$TMP/sandbox.json" | head -1 | cut -d'"' -f4)
