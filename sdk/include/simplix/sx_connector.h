@@ -137,8 +137,10 @@ typedef struct sx_auth_ops {
      * memory. */
     int (*sign)(sx_ctx *cx, const sx_http_req *in, sx_http_req *out);
 
-    /* SX_AUTH_OAUTH2_CODE: build the URL the administrator's browser goes to. `state` is the
-     * host's single-use nonce; `redirect_uri` the host's callback. *url in the call arena. */
+    /* SX_AUTH_OAUTH2_CODE (or SX_AUTH_API_KEY with a browser key flow): build the URL the
+     * administrator's browser goes to. `state` is the host's single-use nonce; `redirect_uri`
+     * the host's callback, which takes a GET (browser) or a POST of JSON (keys delivered by
+     * the platform). *url in the call arena. */
     int (*authorize_url)(sx_ctx *cx, sx_str state, sx_str redirect_uri, sx_str *url);
 
     /* SX_AUTH_OAUTH2_CODE: check the callback (state already checked by the host), exchange
