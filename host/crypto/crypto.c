@@ -439,7 +439,7 @@ hub_crypto_keyring_parse(struct hub_crypto_keyring *ring, const char *text, size
         const char *eol = nl != NULL ? nl : end;
         const char *b = p, *e = eol, *colon;
         char        id[HUB_CRYPTO_KEY_ID_MAX + 1];
-        size_t      id_len;
+        size_t      id_len = 0;
 
         lineno++;
         p = nl != NULL ? nl + 1 : end;
@@ -879,8 +879,8 @@ blob_parse(const uint8_t *blob, size_t len, const char **id, size_t *id_len,
 int
 hub_crypto_blob_key_id(const uint8_t *blob, size_t len, char out[HUB_CRYPTO_KEY_ID_MAX + 1])
 {
-    const char *id;
-    size_t      id_len;
+    const char *id = NULL;
+    size_t      id_len = 0;
     int         rc;
 
     out[0] = '\0';
@@ -895,8 +895,8 @@ hub_crypto_blob_key_id(const uint8_t *blob, size_t len, char out[HUB_CRYPTO_KEY_
 int
 hub_crypto_needs_reseal(const struct hub_crypto_keyring *ring, const uint8_t *blob, size_t len)
 {
-    const char *id;
-    size_t      id_len;
+    const char *id = NULL;
+    size_t      id_len = 0;
     int         rc;
 
     rc = blob_parse(blob, len, &id, &id_len, NULL);
@@ -915,10 +915,10 @@ hub_crypto_open_ad(const struct hub_crypto_keyring *ring, const void *ad, size_t
     const struct hub_crypto_key *k;
     EVP_CIPHER_CTX              *ctx;
     const uint8_t               *nonce, *ct, *tag;
-    const char                  *id;
+    const char                  *id = NULL;
     uint8_t                      tagbuf[HUB_CRYPTO_TAG_LEN];
     uint8_t                     *plain;
-    size_t                       id_len, hdr_len, ct_len;
+    size_t                       id_len = 0, hdr_len, ct_len;
     int                          n = 0, rc;
 
     *out_plain = NULL;

@@ -1422,7 +1422,7 @@ job_keys(struct hub_http_job *job, void *arg)
         hub_log_redact(err.msg, strlen(err.msg), safe, sizeof(safe));
         hub_log_warn("oauth", "key delivery for integration %lld refused: %s", (long long)id,
                      safe);
-        hub_http_job_reply_error(job, status, "refused", safe);
+        hub_http_job_reply_error(job, status, "refused", "%s", safe);
     }
 }
 
