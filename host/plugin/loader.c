@@ -203,6 +203,12 @@ validate_entities(struct hub_plugin *p, struct hub_error *err)
         if (!(e->directions & SX_DIR_EXPORT) && e->push != NULL)
             return fail(err, HUB_E_PLUGIN, p, "entity %s has a push callback but does not "
                         "declare export", sx_entity_name(e->entity));
+        /* ABI 1.1 (zero in a 1.0 table: no batch). */
+        if (e->push_batch != NULL && (e->push == NULL || e->max_batch < 2 || e->max_batch > 1000))
+            return fail(err, HUB_E_PLUGIN, p, "entity %s has push_batch but no push, or "
+                        "max_batch %u is not 2..1000", sx_entity_name(e->entity), e->max_batch);
+        if (e->push_batch == NULL)
+            e->max_batch = 0;
         for (j = 0; j < i; j++) {
             if (p->entities[j].entity == e->entity)
                 return fail(err, HUB_E_PLUGIN, p, "entity %s is declared twice",

@@ -51,26 +51,36 @@ static const char sql_export_product[] =
     "WHERE p.id = $2 AND p.organization_id = $3";
 
 struct export_counts {
-    int64_t processed, pushed, skipped, failed, examined;
+    int64_t processed, pushed, skipped, failed, examined, batches;
 };
 
-/* Push one Simplix row. 0 pushed or skipped; HUB_E_TRANSIENT to stop and retry later;
- * HUB_E_REJECTED when the platform refused this record (logged, the export goes on). */
+/* One record ready to push: the Simplix row `internal_id` (a product's parent row), its
+ * canonical JSON and the hash of what is sent. */
+struct export_item {
+    int64_t internal_id;
+    char   *json;
+    char    hash[65];
+};
+
+#define EXPORT_BATCH_MAX 1000
+
+/*
+ * Load the canonical record of a Simplix row and decide whether it needs a push.
+ * 0 with it->json set (malloc'd) to push, 0 with it->json NULL when there is nothing to send
+ * (deleted since, or unchanged since the last sync), or a HUB_E_* code.
+ */
 static int
-export_one(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
-           const char *entity, int64_t internal_id, struct export_counts *ec,
-           struct hub_buf *details, struct hub_error *err)
+export_prepare(struct hub_db *db, const struct integ *in, const char *entity, int64_t internal_id,
+               struct export_counts *ec, struct export_item *it, struct hub_error *err)
 {
-    const sx_entity_ops *ops = hub_plugin_entity(inst->plugin, hub_sync_entity_id(entity));
     struct hub_sync_page pg;
-    struct hub_call      call;
-    sx_push_res          res;
     PGresult            *r = NULL;
-    char                 ids[24], iid[24], org[24], *json = NULL, hash[65] = "";
-    const char          *p[6];
+    char                 ids[24], iid[24], org[24], hash[65] = "";
+    const char          *p[3];
     int64_t              parent = internal_id;
     int                  rc;
 
+    memset(it, 0, sizeof(*it));
     snprintf(ids, sizeof(ids), "%" PRId64, in->id);
     snprintf(org, sizeof(org), "%" PRId64, in->org);
     if (strcmp(entity, "product") == 0) {
@@ -83,6 +93,7 @@ export_one(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
         PQclear(r);
         r = NULL;
     }
+    it->internal_id = parent;
     snprintf(iid, sizeof(iid), "%" PRId64, parent);
     p[0] = ids;
     p[1] = iid;
@@ -96,96 +107,256 @@ export_one(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
         ec->skipped++;
         return 0;                  /* deleted since: nothing to send */
     }
-    json = strdup(PQgetvalue(r, 0, 0));
+    it->json = strdup(PQgetvalue(r, 0, 0));
     if (!PQgetisnull(r, 0, 1))
         snprintf(hash, sizeof(hash), "%s", PQgetvalue(r, 0, 1));
     PQclear(r);
-    if (json == NULL)
+    if (it->json == NULL)
         return hub_error_set(err, HUB_E_NOMEM, "out of memory");
 
     /* Unchanged since the last sync (an import brought exactly this): nothing to send. The
      * hash compares the record without its updated_at, which a local touch changes. */
     {
-        json_object *o = json_tokener_parse(json);
+        json_object *o = json_tokener_parse(it->json);
         char         h2[65] = "";
 
         if (o != NULL) {
+            const char *t;
+
             json_object_object_add(o, "updated_at", json_object_new_string("1970-01-01T00:00:00Z"));
+            t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
             hub_sync_page_init(&pg);
-            if (hub_sync_page_add(&pg, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-                                  strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)),
-                                  err) == 0)
+            if (hub_sync_page_add(&pg, t, strlen(t), err) == 0)
                 snprintf(h2, sizeof(h2), "x%.63s", pg.recs[0].hash);
             hub_sync_page_free(&pg);
             json_object_put(o);
         }
         if (h2[0] != '\0' && strcmp(h2, hash) == 0) {
-            free(json);
+            free(it->json);
+            it->json = NULL;
             ec->skipped++;
             return 0;
         }
-        snprintf(hash, sizeof(hash), "%s", h2);
+        snprintf(it->hash, sizeof(it->hash), "%s", h2);
     }
+    return 0;
+}
 
+static void
+export_failed(struct hub_buf *details, struct export_counts *ec, int64_t internal_id,
+              const char *msg)
+{
+    ec->failed++;
+    if (details->len < 256 * 1024) {
+        hub_buf_printf(details, "%s{\"internal_id\":%" PRId64 ",\"error\":",
+                       details->len ? "," : "", internal_id);
+        hub_buf_json_str(details, msg, strlen(msg));
+        hub_buf_puts(details, "}");
+    }
+}
+
+/* The mapping records the platform's id and time, and the hash of what we sent: when the
+ * record comes back by the next import it is recognised as ours. */
+static int
+export_record(struct hub_db *db, const struct integ *in, const char *entity,
+              const struct export_item *it, sx_str external_id, int64_t external_updated_at,
+              struct export_counts *ec, struct hub_error *err)
+{
+    char        ids[24], iid[24], ext[520], upd[32];
+    const char *p[6];
+    int         rc;
+
+    snprintf(ids, sizeof(ids), "%" PRId64, in->id);
+    snprintf(iid, sizeof(iid), "%" PRId64, it->internal_id);
+    snprintf(ext, sizeof(ext), "%.*s", (int)external_id.len, external_id.ptr);
+    snprintf(upd, sizeof(upd), "%" PRId64, external_updated_at);
+    p[0] = ids;
+    p[1] = entity;
+    p[2] = iid;
+    p[3] = ext;
+    p[4] = upd;
+    p[5] = it->hash;
+    rc = hub_db_query(db, "INSERT INTO integration_mappings (integration_id, entity, "
+                      "internal_id, external_id, external_updated_at, internal_updated_at, "
+                      "content_hash, last_synced_at, last_direction) VALUES ($1, $2, $3, $4, "
+                      "CASE WHEN $5::bigint > 0 THEN to_timestamp($5::bigint / 1000.0) END, "
+                      "now(), $6, now(), 'export') "
+                      "ON CONFLICT (integration_id, entity, internal_id) DO UPDATE SET "
+                      "external_id = EXCLUDED.external_id, external_updated_at = "
+                      "coalesce(EXCLUDED.external_updated_at, integration_mappings.external_updated_at), "
+                      "internal_updated_at = now(), content_hash = EXCLUDED.content_hash, "
+                      "last_synced_at = now(), last_direction = 'export'", 6, p, NULL, err);
+    if (rc == 0)
+        ec->pushed++;
+    return rc;
+}
+
+static int
+external_id_ok(sx_str id)
+{
+    return id.ptr != NULL && id.len > 0 && id.len <= 512 && memchr(id.ptr, '\0', id.len) == NULL;
+}
+
+/* Push one Simplix row. 0 pushed or skipped; HUB_E_TRANSIENT to stop and retry later;
+ * HUB_E_REJECTED when the platform refused this record (logged, the export goes on). */
+static int
+export_one(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
+           const char *entity, int64_t internal_id, struct export_counts *ec,
+           struct hub_buf *details, struct hub_error *err)
+{
+    const sx_entity_ops *ops = hub_plugin_entity(inst->plugin, hub_sync_entity_id(entity));
+    struct export_item   it;
+    struct hub_call      call;
+    sx_push_res          res;
+    int                  rc;
+
+    rc = export_prepare(db, in, entity, internal_id, ec, &it, err);
+    if (rc < 0 || it.json == NULL)
+        return rc;
     ec->processed++;
     memset(&res, 0, sizeof(res));
     res.hdr.abi_version = SX_ABI_VERSION;
     res.hdr.struct_size = sizeof(res);
     hub_call_begin(&call, inst, db);
-    rc = ops->push(&call.cx, sx_cstr(json), &res);
+    rc = ops->push(&call.cx, sx_cstr(it.json), &res);
     rc = hub_call_result(&call, rc, "push()");
-    if (rc == 0 && (res.external_id.len == 0 || res.external_id.len > 512 ||
-                    res.external_id.ptr == NULL)) {
+    if (rc == 0 && !external_id_ok(res.external_id)) {
         rc = SX_E_PROTOCOL;
         hub_error_set(&call.err, rc, "push() returned no external id");
     }
     if (rc < 0) {
         hub_error_set(err, hub_sync_retryable(rc) ? HUB_E_TRANSIENT : HUB_E_REJECTED, "%s %" PRId64
-                      ": %s", entity, internal_id, call.err.msg);
+                      ": %s", entity, it.internal_id, call.err.msg);
         hub_call_end(&call);
-        free(json);
+        free(it.json);
         if (!hub_sync_retryable(rc)) {
-            ec->failed++;
-            if (details->len < 256 * 1024) {
-                hub_buf_printf(details, "%s{\"internal_id\":%" PRId64 ",\"error\":",
-                               details->len ? "," : "", internal_id);
-                hub_buf_json_str(details, err->msg, strlen(err->msg));
-                hub_buf_puts(details, "}");
-            }
+            export_failed(details, ec, it.internal_id, err->msg);
             return HUB_E_REJECTED;
         }
         return HUB_E_TRANSIENT;
     }
-    /* The mapping records the platform's id and time, and the hash of what we sent: when the
-     * record comes back by the next import it is recognised as ours. */
-    {
-        char ext[520], upd[32];
+    rc = export_record(db, in, entity, &it, res.external_id, res.external_updated_at, ec, err);
+    hub_call_end(&call);
+    free(it.json);
+    return rc;
+}
 
-        snprintf(ext, sizeof(ext), "%.*s", (int)res.external_id.len, res.external_id.ptr);
-        snprintf(upd, sizeof(upd), "%" PRId64, res.external_updated_at);
-        hub_call_end(&call);
-        p[0] = ids;
-        p[1] = entity;
-        p[2] = iid;
-        p[3] = ext;
-        p[4] = upd;
-        p[5] = hash;
-        rc = hub_db_query(db, "INSERT INTO integration_mappings (integration_id, entity, "
-                          "internal_id, external_id, external_updated_at, internal_updated_at, "
-                          "content_hash, last_synced_at, last_direction) VALUES ($1, $2, $3, $4, "
-                          "CASE WHEN $5::bigint > 0 THEN to_timestamp($5::bigint / 1000.0) END, "
-                          "now(), $6, now(), 'export') "
-                          "ON CONFLICT (integration_id, entity, internal_id) DO UPDATE SET "
-                          "external_id = EXCLUDED.external_id, external_updated_at = "
-                          "coalesce(EXCLUDED.external_updated_at, integration_mappings.external_updated_at), "
-                          "internal_updated_at = now(), content_hash = EXCLUDED.content_hash, "
-                          "last_synced_at = now(), last_direction = 'export'", 6, p, NULL, err);
+/* Records of one entity waiting for one push_batch() call. */
+struct export_batch {
+    const char        *entity;     /* "customer" | "product" (static strings) */
+    size_t             n;
+    struct export_item items[EXPORT_BATCH_MAX];
+};
+
+static void
+batch_clear(struct export_batch *b)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++)
+        free(b->items[i].json);
+    b->n = 0;
+    b->entity = NULL;
+}
+
+static int
+batch_has(const struct export_batch *b, int64_t internal_id)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++) {
+        if (b->items[i].internal_id == internal_id)
+            return 1;
     }
-    free(json);
-    if (rc < 0)
-        return rc;
-    ec->pushed++;
     return 0;
+}
+
+/*
+ * Push the batch with the connector's push_batch(): one platform request for up to max_batch
+ * records. 0 when every record was pushed or refused for good (counted and logged);
+ * HUB_E_TRANSIENT when the batch (or one of its records) must be tried again later: what was
+ * written is recorded, so the retry finds it unchanged and skips it.
+ */
+static int
+batch_flush(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
+            struct export_batch *b, struct export_counts *ec, struct hub_buf *details,
+            struct hub_error *err)
+{
+    const sx_entity_ops *ops;
+    struct hub_call      call;
+    sx_str              *strs;
+    sx_push_res         *res;
+    size_t               i;
+    int                  rc, again = 0;
+
+    if (b->n == 0)
+        return 0;
+    ops = hub_plugin_entity(inst->plugin, hub_sync_entity_id(b->entity));
+    strs = calloc(b->n, sizeof(*strs));
+    res = calloc(b->n, sizeof(*res));
+    if (strs == NULL || res == NULL) {
+        free(strs);
+        free(res);
+        batch_clear(b);
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    }
+    for (i = 0; i < b->n; i++) {
+        strs[i] = sx_cstr(b->items[i].json);
+        res[i].hdr.abi_version = SX_ABI_VERSION;
+        res[i].hdr.struct_size = sizeof(res[i]);
+        res[i].status = SX_E_INTERNAL;          /* a record the plugin leaves alone failed */
+    }
+    ec->processed += (int64_t)b->n;
+    ec->batches++;
+    hub_call_begin(&call, inst, db);
+    rc = ops->push_batch(&call.cx, strs, (uint32_t)b->n, res);
+    rc = hub_call_result(&call, rc, "push_batch()");
+    if (rc < 0) {
+        /* The whole batch: nothing is known to be written. */
+        hub_error_set(err, hub_sync_retryable(rc) ? HUB_E_TRANSIENT : HUB_E_REJECTED,
+                      "%s batch of %zu: %s", b->entity, b->n, call.err.msg);
+        if (hub_sync_retryable(rc)) {
+            ec->processed -= (int64_t)b->n;
+            rc = HUB_E_TRANSIENT;
+        } else {
+            for (i = 0; i < b->n; i++)
+                export_failed(details, ec, b->items[i].internal_id, err->msg);
+            rc = 0;
+        }
+        goto out;
+    }
+    rc = 0;
+    for (i = 0; i < b->n && rc == 0; i++) {
+        int st = res[i].status;
+
+        if (st == SX_OK && !external_id_ok(res[i].external_id))
+            st = SX_E_PROTOCOL;
+        if (st == SX_OK) {
+            rc = export_record(db, in, b->entity, &b->items[i], res[i].external_id,
+                               res[i].external_updated_at, ec, err);
+        } else if (hub_sync_retryable(st)) {
+            again = 1;
+            ec->processed--;
+        } else {
+            char msg[600];
+
+            snprintf(msg, sizeof(msg), "%s %" PRId64 ": %s: %.*s", b->entity,
+                     b->items[i].internal_id, sx_status_name(st),
+                     res[i].error.ptr != NULL && res[i].error.len <= 500 ? (int)res[i].error.len
+                                                                         : 0,
+                     res[i].error.ptr != NULL ? res[i].error.ptr : "");
+            export_failed(details, ec, b->items[i].internal_id, msg);
+        }
+    }
+    if (rc == 0 && again)
+        rc = hub_error_set(err, HUB_E_TRANSIENT, "%s batch: some records must be sent again",
+                           b->entity);
+out:
+    hub_call_end(&call);
+    free(strs);
+    free(res);
+    batch_clear(b);
+    return rc;
 }
 
 int
@@ -198,7 +369,8 @@ hub_sync_job_export(const struct hub_job *job, struct hub_job_run *run, void *ct
     struct export_counts ec;
     struct hub_buf       details;
     json_object         *pl = json_tokener_parse(job->payload), *v;
-    int64_t              integration_id = 0, last = 0, log_id = 0;
+    int64_t              integration_id = 0, last = 0, log_id = 0, pending_last = 0;
+    struct export_batch *batch = NULL;
     char                 ids[24], org[24], lasts[24];
     const char          *p[4];
     PGresult            *res = NULL;
@@ -230,6 +402,11 @@ hub_sync_job_export(const struct hub_job *job, struct hub_job_run *run, void *ct
     }
     memset(&ec, 0, sizeof(ec));
     hub_buf_init(&details, 1 << 20);
+    batch = calloc(1, sizeof(*batch));
+    if (batch == NULL) {
+        rc = hub_error_set(err, HUB_E_NOMEM, "out of memory");
+        goto out;
+    }
     snprintf(ids, sizeof(ids), "%" PRId64, in.id);
     snprintf(org, sizeof(org), "%" PRId64, in.org);
     p[0] = ids;
@@ -274,9 +451,47 @@ hub_sync_job_export(const struct hub_job *job, struct hub_job_run *run, void *ct
             if (origin == in.id || strcmp(PQgetvalue(res, i, 3), "upsert") != 0 || ops == NULL ||
                 !(ops->directions & SX_DIR_EXPORT) || !hub_sync_setting_direction(&in, entity, "export")) {
                 /* Our own import (no echo), a delete, or an entity this integration does
-                 * not export. */
-                last = id;
+                 * not export. Past it now, or once the pending batch is written. */
+                if (batch->n > 0)
+                    pending_last = id;
+                else
+                    last = id;
                 continue;
+            }
+            if (ops->push_batch != NULL && ops->max_batch >= 2) {
+                struct export_item it;
+                const char        *ent = strcmp(entity, "customer") == 0 ? "customer" : "product";
+
+                rc = export_prepare(run->db, &in, entity, internal, &ec, &it, err);
+                if (rc < 0)
+                    goto save;
+                if (it.json == NULL) {
+                    pending_last = id;     /* nothing to send: past it once the batch is */
+                    if (batch->n == 0)
+                        last = id;
+                    continue;
+                }
+                /* Never two changes of one record in a batch (a create would be sent twice);
+                 * one entity per batch; at most max_batch. */
+                if (batch->n > 0 && (batch->entity != ent || batch_has(batch, it.internal_id) ||
+                                     batch->n >= ops->max_batch || batch->n >= EXPORT_BATCH_MAX)) {
+                    rc = batch_flush(run->db, inst, &in, batch, &ec, &details, err);
+                    if (rc < 0) {
+                        free(it.json);
+                        goto save;
+                    }
+                    last = pending_last;
+                }
+                batch->entity = ent;
+                batch->items[batch->n++] = it;
+                pending_last = id;
+                continue;
+            }
+            if (batch->n > 0) {
+                rc = batch_flush(run->db, inst, &in, batch, &ec, &details, err);
+                if (rc < 0)
+                    goto save;
+                last = pending_last;
             }
             rc = export_one(run->db, inst, &in, entity, internal, &ec, &details, err);
             if (rc == HUB_E_TRANSIENT || rc == HUB_E_DB) {
@@ -286,11 +501,19 @@ hub_sync_job_export(const struct hub_job *job, struct hub_job_run *run, void *ct
         }
         PQclear(res);
         res = NULL;
+        if (batch->n > 0) {
+            rc = batch_flush(run->db, inst, &in, batch, &ec, &details, err);
+            if (rc < 0)
+                goto save;
+        }
+        if (pending_last > last)
+            last = pending_last;
         if (hub_worker_stopping(run))
             break;
     }
     rc = 0;
 save:
+    batch_clear(batch);
     {
         int         src = rc;
         struct hub_error serr;
@@ -342,6 +565,9 @@ save:
                      PRId64 " unchanged (log %" PRId64 ")", ids, ec.pushed, ec.failed,
                      ec.skipped, log_id);
 out:
+    if (batch != NULL)
+        batch_clear(batch);
+    free(batch);
     PQclear(res);
     hub_buf_free(&details);
     hub_sync_instance_put(s, inst);

@@ -30,6 +30,8 @@ struct sxp_buf {
 
 void sxp_buf_init(struct sxp_buf *b, sx_ctx *cx);
 void sxp_buf_raw(struct sxp_buf *b, const char *s, size_t len);   /* bytes as they are */
+/* A string literal's bytes, its length counted by the compiler. */
+#define SXP_RAW(b, lit) sxp_buf_raw((b), "" lit, sizeof(lit) - 1)
 void sxp_jb_obj(struct sxp_buf *b);
 void sxp_jb_obj_end(struct sxp_buf *b);
 void sxp_jb_arr(struct sxp_buf *b);

@@ -12,6 +12,7 @@
  */
 #include "woo_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -581,7 +582,7 @@ push_variations(sx_ctx *cx, sx_str id, const sx_json *variants, sx_str currency)
     /* 2.2: at most 100 objects per batch. */
     while (done < n) {
         sxp_buf_init(&body, cx);
-        sxp_buf_raw(&body, "{\"update\":[", 11);
+        SXP_RAW(&body, "{\"update\":[");
         for (i = done; i < n && i < done + 100; i++) {
             sxp_buf_init(&one, cx);
             rc = woo_variation_body(cx, h->json_at(variants, i), currency, &one);
@@ -714,6 +715,208 @@ woo_push_product(sx_ctx *cx, sx_str json, sx_push_res *res)
     return woo_push(cx, SX_ENTITY_PRODUCT, json, res);
 }
 
+/* ---- push_batch (ABI 1.1) ------------------------------------------------------------------------ */
+
+/* A record of the batch that cannot go (its own fault): status and sentence, in the arena. */
+static void
+item_refused(sx_ctx *cx, sx_push_res *r, int status, const char *fmt, ...) SX_PRINTF(4, 5);
+
+static void
+item_refused(sx_ctx *cx, sx_push_res *r, int status, const char *fmt, ...)
+{
+    char   *msg = cx->host->alloc(cx, 400);
+    va_list ap;
+
+    r->status = status;
+    if (msg == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, 400, fmt, ap);
+    va_end(ap);
+    r->error = sx_cstr(msg);
+}
+
+/*
+ * Up to 100 customers or products in one POST <path>/batch (2.2): creates in "create",
+ * updates (with their id) in "update"; the answer lists each in the same order, either the
+ * record or {"id":0,"error":{...}}. A product update with several variants then sends its
+ * variations through products/{id}/variations/batch.
+ */
+static int
+woo_push_batch(sx_ctx *cx, uint32_t entity, const sx_str *in, uint32_t n, sx_push_res *res)
+{
+    const sx_host_api  *h = cx->host;
+    const char         *path = woo_path(entity), *url;
+    const char         *what = entity == SX_ENTITY_PRODUCT ? "product" : "customer";
+    const sx_json      *canon, *doc, *arr, *rec, *e, *variants;
+    const sx_http_resp *resp = NULL;
+    sx_http_req         hr = SX_HTTP_REQ_INIT;
+    struct sxp_buf      creates, updates, one, body;
+    sx_str              id, cur, store_cur = SX_STR_NULL, text, msg;
+    uint32_t            i, n_create = 0, n_update = 0;
+    int8_t             *kind;               /* per record: 0 refused, 1 create, 2 update */
+    uint32_t           *pos;                /* its index in its array */
+    char                rest[96];
+    int                 rc;
+
+    if (n > WOO_MAX_PER_PAGE)
+        return h->fail(cx, SX_E_INVALID, "a WooCommerce batch takes at most %d records",
+                       WOO_MAX_PER_PAGE);
+    kind = h->alloc(cx, n + 1);
+    pos = h->alloc(cx, (n + 1) * sizeof(*pos));
+    if (kind == NULL || pos == NULL)
+        return SX_E_LIMIT;
+    if (entity == SX_ENTITY_PRODUCT && (rc = woo_store_currency(cx, &store_cur)) != SX_OK)
+        return rc;
+    sxp_buf_init(&creates, cx);
+    sxp_buf_init(&updates, cx);
+    sxp_buf_raw(&creates, "[", 1);
+    sxp_buf_raw(&updates, "[", 1);
+    for (i = 0; i < n; i++) {
+        size_t k;
+
+        res[i].status = SX_OK;
+        id = SX_STR_NULL;
+        if (h->json_parse(cx, in[i], &canon) != SX_OK || h->json_type(canon) != SX_JSON_OBJECT) {
+            item_refused(cx, &res[i], SX_E_INVALID, "the canonical %s is not a JSON object",
+                         what);
+            continue;
+        }
+        if (h->json_type(h->json_get(canon, SX_K_EXTERNAL_ID)) == SX_JSON_STRING)
+            (void)h->json_string(h->json_get(canon, SX_K_EXTERNAL_ID), &id);
+        for (k = 0; k < id.len; k++) {
+            if (id.ptr[k] < '0' || id.ptr[k] > '9' || id.len > 19)
+                break;
+        }
+        if (k < id.len) {
+            item_refused(cx, &res[i], SX_E_INVALID, "external_id \"" SX_STR_FMT "\" is not a "
+                         "WooCommerce id", SX_STR_ARG(id));
+            continue;
+        }
+        variants = h->json_get(canon, SX_K_VARIANTS);
+        sxp_buf_init(&one, cx);
+        if (entity == SX_ENTITY_PRODUCT) {
+            if (h->json_string(h->json_get(canon, SX_K_CURRENCY), &cur) == SX_OK &&
+                !sx_str_eq(cur, store_cur)) {
+                item_refused(cx, &res[i], SX_E_REJECTED, "the product is priced in " SX_STR_FMT
+                             " but the store sells in " SX_STR_FMT, SX_STR_ARG(cur),
+                             SX_STR_ARG(store_cur));
+                continue;
+            }
+            if (id.len == 0 && h->json_length(variants) > 1) {
+                item_refused(cx, &res[i], SX_E_REJECTED, "a product with %zu variants cannot "
+                             "be created from Simplix: WooCommerce needs its attributes; "
+                             "create the variable product in WooCommerce, then it syncs both "
+                             "ways", h->json_length(variants));
+                continue;
+            }
+            rc = woo_product_body(cx, canon, &one);
+        } else {
+            rc = woo_customer_body(cx, canon, &one);
+        }
+        if (rc == SX_OK)
+            rc = sxp_buf_done(&one, &text);
+        if (rc != SX_OK || text.len < 2 || text.ptr[0] != '{') {
+            item_refused(cx, &res[i], rc != SX_OK ? rc : SX_E_INVALID, "the %s cannot be "
+                         "written for WooCommerce (%s)", what, sx_status_name(rc));
+            continue;
+        }
+        if (id.len > 0) {
+            /* {"id":N, ...the body's members} */
+            if (n_update > 0)
+                sxp_buf_raw(&updates, ",", 1);
+            SXP_RAW(&updates, "{\"id\":");
+            sxp_buf_raw(&updates, id.ptr, id.len);
+            if (text.len > 2)
+                sxp_buf_raw(&updates, ",", 1);
+            sxp_buf_raw(&updates, text.ptr + 1, text.len - 1);
+            kind[i] = 2;
+            pos[i] = n_update++;
+        } else {
+            if (n_create > 0)
+                sxp_buf_raw(&creates, ",", 1);
+            sxp_buf_raw(&creates, text.ptr, text.len);
+            kind[i] = 1;
+            pos[i] = n_create++;
+        }
+    }
+    if (n_create + n_update == 0)
+        return SX_OK;                       /* every record refused on its own */
+    sxp_buf_raw(&creates, "]", 1);
+    sxp_buf_raw(&updates, "]", 1);
+    sxp_buf_init(&body, cx);
+    SXP_RAW(&body, "{\"create\":");
+    sxp_buf_raw(&body, creates.p, creates.len);
+    SXP_RAW(&body, ",\"update\":");
+    sxp_buf_raw(&body, updates.p, updates.len);
+    sxp_buf_raw(&body, "}", 1);
+    if (creates.rc != SX_OK || updates.rc != SX_OK || (rc = sxp_buf_done(&body, &text)) != SX_OK)
+        return h->fail(cx, SX_E_LIMIT, "the %s batch is too large", what);
+
+    snprintf(rest, sizeof(rest), "%s/batch", path);
+    if ((url = woo_api_url(cx, rest)) == NULL)
+        return SX_E_LIMIT;
+    hr.method = SX_HTTP_POST;
+    hr.url = sx_cstr(url);
+    hr.body = text;
+    hr.content_type = SX_STR("application/json");
+    if (n_create > 0)
+        hr.flags = SX_HTTP_NO_RETRY;        /* creates have no idempotency key */
+    rc = h->http(cx, &hr, &resp);
+    if (rc == SX_E_REJECTED)
+        return h->fail(cx, rc, "WooCommerce refused the %s batch: " SX_STR_FMT, what,
+                       SX_STR_ARG(woo_error_text(cx, resp)));
+    if (rc != SX_OK)
+        return rc;
+    if (h->json_parse(cx, resp->body, &doc) != SX_OK || h->json_type(doc) != SX_JSON_OBJECT)
+        return h->fail(cx, SX_E_PROTOCOL, "WooCommerce's answer to the %s batch is not a JSON "
+                       "object", what);
+    for (i = 0; i < n; i++) {
+        if (kind[i] == 0)
+            continue;
+        arr = h->json_get(doc, kind[i] == 1 ? "create" : "update");
+        rec = h->json_at(arr, pos[i]);
+        if (h->json_type(rec) != SX_JSON_OBJECT) {
+            item_refused(cx, &res[i], SX_E_TRANSIENT, "WooCommerce's batch answer has no "
+                         "entry for this %s", what);
+            continue;
+        }
+        if ((e = h->json_get(rec, "error")) != NULL) {
+            if (h->json_string(h->json_get(e, "message"), &msg) != SX_OK)
+                msg = SX_STR("no message");
+            item_refused(cx, &res[i], SX_E_REJECTED, "WooCommerce refused the %s: " SX_STR_FMT,
+                         what, SX_STR_ARG(msg));
+            continue;
+        }
+        if (woo_record_id(cx, rec, &res[i].external_id) != SX_OK ||
+            sx_str_eq_cstr(res[i].external_id, "0")) {
+            item_refused(cx, &res[i], SX_E_PROTOCOL, "WooCommerce's batch answer for this %s "
+                         "has no id", what);
+            continue;
+        }
+        (void)woo_record_modified(cx, rec, &res[i].external_updated_at);
+        if (entity == SX_ENTITY_PRODUCT && kind[i] == 2 &&
+            h->json_parse(cx, in[i], &canon) == SX_OK &&
+            h->json_length(variants = h->json_get(canon, SX_K_VARIANTS)) > 1 &&
+            (rc = push_variations(cx, res[i].external_id, variants, store_cur)) != SX_OK)
+            item_refused(cx, &res[i], rc, "the variations of product " SX_STR_FMT " were not "
+                         "written (%s)", SX_STR_ARG(res[i].external_id), sx_status_name(rc));
+    }
+    return SX_OK;
+}
+
+static int
+woo_push_customers(sx_ctx *cx, const sx_str *in, uint32_t n, sx_push_res *res)
+{
+    return woo_push_batch(cx, SX_ENTITY_CUSTOMER, in, n, res);
+}
+
+static int
+woo_push_products(sx_ctx *cx, const sx_str *in, uint32_t n, sx_push_res *res)
+{
+    return woo_push_batch(cx, SX_ENTITY_PRODUCT, in, n, res);
+}
+
 /* ---- descriptor -------------------------------------------------------------------------------- */
 
 static const sx_entity_ops woo_customers = {
@@ -722,6 +925,8 @@ static const sx_entity_ops woo_customers = {
     .directions = SX_DIR_IMPORT | SX_DIR_EXPORT,
     .list       = woo_list,
     .push       = woo_push_customer,
+    .max_batch  = WOO_MAX_PER_PAGE,
+    .push_batch = woo_push_customers,
 };
 
 static const sx_entity_ops woo_products = {
@@ -730,6 +935,8 @@ static const sx_entity_ops woo_products = {
     .directions = SX_DIR_IMPORT | SX_DIR_EXPORT,
     .list       = woo_list,
     .push       = woo_push_product,
+    .max_batch  = WOO_MAX_PER_PAGE,
+    .push_batch = woo_push_products,
 };
 
 static const sx_entity_ops woo_orders = {

@@ -22,8 +22,8 @@ _Static_assert(sizeof(sx_host_api) == 256, "sx_host_api size");
 _Static_assert(sizeof(sx_config_field) == 24, "sx_config_field size");
 _Static_assert(sizeof(sx_list_req) == 40, "sx_list_req size");
 _Static_assert(sizeof(sx_list_res) == 32, "sx_list_res size");
-_Static_assert(sizeof(sx_push_res) == 48, "sx_push_res size");
-_Static_assert(sizeof(sx_entity_ops) == 32, "sx_entity_ops size");
+_Static_assert(SX_SIZE_THROUGH(sx_push_res, canonical_json) == 48, "sx_push_res 1.0 size");
+_Static_assert(SX_SIZE_THROUGH(sx_entity_ops, push) == 32, "sx_entity_ops 1.0 size");
 _Static_assert(sizeof(sx_token) == 88, "sx_token size");
 _Static_assert(sizeof(sx_kv) == 32, "sx_kv size");
 _Static_assert(sizeof(sx_auth_ops) == 80, "sx_auth_ops size");
@@ -141,6 +141,14 @@ _Static_assert(offsetof(sx_connector, webhook) == 72, "sx_connector.webhook");
 _Static_assert(offsetof(sx_connector, instance_new) == 80, "sx_connector.instance_new");
 _Static_assert(offsetof(sx_connector, instance_free) == 88, "sx_connector.instance_free");
 _Static_assert(offsetof(sx_connector, test_connection) == 96, "sx_connector.test_connection");
+
+/* ---- ABI 1.1: sx_entity_ops.push_batch, sx_push_res.status/error ---- */
+_Static_assert(sizeof(sx_push_res) == 72, "sx_push_res size (1.1)");
+_Static_assert(offsetof(sx_push_res, status) == 48, "sx_push_res.status");
+_Static_assert(offsetof(sx_push_res, error) == 56, "sx_push_res.error");
+_Static_assert(sizeof(sx_entity_ops) == 48, "sx_entity_ops size (1.1)");
+_Static_assert(offsetof(sx_entity_ops, max_batch) == 32, "sx_entity_ops.max_batch");
+_Static_assert(offsetof(sx_entity_ops, push_batch) == 40, "sx_entity_ops.push_batch");
 #endif
 
 static void

@@ -148,6 +148,16 @@ check "the customer change reached the store" "$(store "customers/$CEXT" | grep 
 check "the product price reached the store" "$(store "products/$PEXT" | grep -o '"regular_price":"42.42"' | head -1)" '"regular_price":"42.42"'
 check "the new company was created in the store" "$(store 'customers?email=new.from.simplix@example.com' | grep -o '"email":"new.from.simplix@example.com"' | head -1)" '"email":"new.from.simplix@example.com"'
 check "and mapped" "$(sql "SELECT count(*) FROM integration_mappings m JOIN companies c ON c.id = m.internal_id WHERE m.integration_id = $ID AND m.entity = 'customer' AND c.email = 'new.from.simplix@example.com'")" 1
+check "the export used the batch endpoints" "$(curl -s "$W/_sandbox/requests?limit=100000" | grep -o '"method":"PUT","uri":"/wp-json/wc/v3/customers/[0-9]' | wc -l) $(curl -s "$W/_sandbox/requests?limit=100000" | grep -c '"uri":"/wp-json/wc/v3/customers/batch')" "0 1"
+
+# 150 customers changed in Simplix at once: two batch requests of at most 100 carry them.
+BEFORE=$(curl -s "$W/_sandbox/requests?limit=100000" | grep -o '"uri":"/wp-json/wc/v3/customers/batch' | wc -l)
+sql "UPDATE companies SET contact_last_name = 'Bulked' WHERE id IN (SELECT internal_id FROM integration_mappings WHERE integration_id = $ID AND entity = 'customer' ORDER BY internal_id LIMIT 150)"
+"$HUB" sync export "$ID" --wait 120 >/dev/null
+AFTER=$(curl -s "$W/_sandbox/requests?limit=100000" | grep -o '"uri":"/wp-json/wc/v3/customers/batch' | wc -l)
+check "150 changed customers reached the store" "$(total 'customers?per_page=1&search=Bulked')" 150
+check "in 2 batch requests (a retried one counts twice)" "$(( AFTER - BEFORE <= 3 && AFTER - BEFORE >= 2 ))" 1
+check "the export log says 150 pushed" "$(sql "SELECT processed || ' ' || updated || ' ' || failed FROM integration_sync_logs WHERE integration_id = $ID AND direction = 'export' ORDER BY id DESC LIMIT 1")" "150 150 0"
 "$HUB" sync start "$ID" --entity customer --mode full --wait 120 >/dev/null
 check "the exported changes coming back are not applied again" \
     "$(sql "SELECT created + updated FROM integration_sync_logs WHERE integration_id = $ID AND entity = 'customer' ORDER BY id DESC LIMIT 1")" 0
@@ -195,6 +205,12 @@ for i in $(seq 1 100); do
 done
 check "deliveries flow again" "$(sql "SELECT count(*) FROM companies WHERE contact_first_name = 'Repaired' AND organization_id = $ORG")" 1
 check "no webhook event failed" "$(sql "SELECT count(*) FROM integration_webhook_events WHERE integration_id = $ID AND status = 'FAILED'")" 0
+
+# Stop the hub and look at what it said on the way out (sanitizer builds report leaks there).
+kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
+HUB_PID=
+check "the hub stopped cleanly, no sanitizer report" \
+    "$(grep -c 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$TMP/hub.log")" 0
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ] || { tail -30 "$TMP/hub.log"; exit 1; }

@@ -81,6 +81,11 @@ typedef struct sx_push_res {
     int64_t   external_updated_at;  /* ms UTC, the platform's updated_at after the write, or 0 */
     sx_str    canonical_json;       /* optional: the record as the platform now has it */
     /* ---- ABI 1.1 and later: append below, never above ---- */
+    /* push_batch() only: SX_OK when this record was written, else its SX_E_* status, with
+     * `error` saying why (the host copies it). Ignored by push(). */
+    int32_t   status;
+    uint32_t  reserved;
+    sx_str    error;
 } sx_push_res;
 
 typedef struct sx_entity_ops {
@@ -93,6 +98,15 @@ typedef struct sx_entity_ops {
      * SX_DIR_EXPORT, NULL otherwise. */
     int (*push)(sx_ctx *cx, sx_str canonical_json, sx_push_res *res);
     /* ---- ABI 1.1 and later: append below, never above ---- */
+    /* Optional (ABI 1.1): write up to `max_batch` records in one platform request
+     * (WooCommerce's /batch). in[i] is what push() would get; the plugin fills every res[i],
+     * with res[i].status per record. Returns SX_OK when the batch request went through (even
+     * if some records were refused: their res[i].status says so), or a status for the whole
+     * batch (nothing written, or not known: the host retries the records later). The host
+     * never puts two changes of one record in a batch. Requires push; max_batch 2..1000. */
+    uint32_t    max_batch;
+    uint32_t    reserved;
+    int (*push_batch)(sx_ctx *cx, const sx_str *in, uint32_t n, sx_push_res *res);
 } sx_entity_ops;
 
 /* ---- Auth ----------------------------------------------------------------------------------- */
