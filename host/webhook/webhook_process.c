@@ -19,6 +19,8 @@
 #include "sync/engine.h"
 
 #define WH_EVENTS_PER_JOB 1000
+#define WH_BATCH          200           /* events applied in one transaction */
+#define WH_BATCH_STR      "200"
 
 struct changes {
     struct hub_sync_page pages[SX_ENTITY__COUNT];
@@ -124,41 +126,30 @@ observe(const char *platform, const char *outcome, double age_ms)
     }
 }
 
-/*
- * Translate and apply one event, inside the caller's transaction. 0, HUB_E_DB (the caller
- * rolls back and the job retries), or another code with the reason in `err` (the event's
- * attempt failed).
- */
+/* Translate one delivery into `c` (canonical changes, added to what is there). 0, or the
+ * connector's refusal (HUB_E_REJECTED / HUB_E_INVALID with the reason). */
 static int
-apply_event(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
-            struct hub_instance *inst, int64_t integration_id, int64_t org, const char *topic,
-            const char *headers, const unsigned char *body, size_t body_len, int64_t received_ms,
-            struct hub_error *err)
+translate_event(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
+                struct hub_instance *inst, int64_t integration_id, const char *topic,
+                const char *headers, const unsigned char *body, size_t body_len,
+                int64_t received_ms, struct changes *c, struct hub_error *err)
 {
-    struct changes         *c;
-    struct hub_call         call;
-    struct hub_sync_counts  counts;
-    struct hub_buf          details;
-    sx_webhook_req          req;
-    sx_http_header         *hdrs = NULL;
-    json_object            *hj;
-    char                    url[1024];
-    uint32_t                e;
-    int                     rc;
+    struct hub_call call;
+    sx_webhook_req  req;
+    sx_http_header *hdrs = NULL;
+    json_object    *hj;
+    char            url[1024];
+    int             rc;
 
-    c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
-    for (e = 0; e < SX_ENTITY__COUNT; e++)
-        hub_sync_page_init(&c->pages[e]);
     c->received_ms = received_ms;
     hj = json_tokener_parse(headers);
     memset(&req, 0, sizeof(req));
     req.hdr.abi_version = SX_ABI_VERSION;
     req.hdr.struct_size = sizeof(req);
     if (headers_from_json(hj, &hdrs, &req.n_headers) < 0) {
-        rc = hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
-        goto out;
+        if (hj != NULL)
+            json_object_put(hj);
+        return hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
     }
     req.headers = hdrs;
     req.body = (sx_str){ (const char *)body, body_len };
@@ -173,13 +164,25 @@ apply_event(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
     rc = inst->plugin->webhook.translate(&call.cx, &req);
     rc = hub_call_result(&call, rc, "translate()");
     if (rc < 0)
-        hub_error_set(err, c->bad ? HUB_E_INVALID : HUB_E_REJECTED, "%s",
-                      c->bad ? c->err.msg : call.err.msg);
+        rc = hub_error_set(err, c->bad ? HUB_E_INVALID : HUB_E_REJECTED, "%s",
+                           c->bad ? c->err.msg : call.err.msg);
     hub_call_end(&call);
-    if (rc < 0) {
-        rc = err->code;
-        goto out;
-    }
+    free(hdrs);
+    if (hj != NULL)
+        json_object_put(hj);
+    return rc < 0 ? rc : 0;
+}
+
+/* Apply every page of `c`. 0; HUB_E_REJECTED when a record was refused; HUB_E_DB. */
+static int
+apply_changes(struct hub_db *db, int64_t integration_id, int64_t org, struct changes *c,
+              struct hub_error *err)
+{
+    struct hub_sync_counts counts;
+    struct hub_buf         details;
+    uint32_t               e;
+    int                    rc = 0;
+
     memset(&counts, 0, sizeof(counts));
     hub_buf_init(&details, 64 * 1024);
     for (e = 1; e < SX_ENTITY__COUNT && rc == 0; e++) {
@@ -192,14 +195,93 @@ apply_event(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
         rc = hub_error_set(err, HUB_E_REJECTED, "%lld record(s) refused: %s",
                            (long long)counts.failed, details.data != NULL ? details.data : "");
     hub_buf_free(&details);
-out:
+    return rc;
+}
+
+static struct changes *
+changes_new(void)
+{
+    struct changes *c = calloc(1, sizeof(*c));
+    uint32_t        e;
+
+    if (c != NULL) {
+        for (e = 0; e < SX_ENTITY__COUNT; e++)
+            hub_sync_page_init(&c->pages[e]);
+    }
+    return c;
+}
+
+static void
+changes_free(struct changes *c)
+{
+    uint32_t e;
+
+    if (c == NULL)
+        return;
     for (e = 0; e < SX_ENTITY__COUNT; e++)
         hub_sync_page_free(&c->pages[e]);
     free(c);
-    free(hdrs);
-    if (hj != NULL)
-        json_object_put(hj);
+}
+
+/*
+ * Translate and apply one delivery in the caller's transaction (on failure the caller rolls
+ * back to its savepoint, so nothing of a failed attempt stays).
+ */
+static int
+apply_event(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
+            struct hub_instance *inst, int64_t integration_id, int64_t org, const char *topic,
+            const char *headers, const unsigned char *body, size_t body_len, int64_t received_ms,
+            struct hub_error *err)
+{
+    struct changes *c = changes_new();
+    int             rc;
+
+    if (c == NULL)
+        return hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
+    rc = translate_event(cfg, db, inst, integration_id, topic, headers, body, body_len,
+                         received_ms, c, err);
+    if (rc == 0)
+        rc = apply_changes(db, integration_id, org, c, err);
+    changes_free(c);
     return rc;
+}
+
+/*
+ * Several changes of one record in a batch: keep the one the engine would end with when
+ * applying them in arrival order (the latest updated_at; on a tie, the later arrival), so a
+ * page never holds one external id twice.
+ */
+static int
+page_keep_latest(struct hub_sync_page *pg)
+{
+    unsigned char *drop;
+    size_t         i, j, k = 0;
+
+    if (pg->n < 2)
+        return 0;
+    drop = calloc(pg->n, 1);
+    if (drop == NULL)
+        return HUB_E_NOMEM;
+    for (i = 0; i < pg->n; i++) {
+        for (j = 0; j < pg->n && !drop[i]; j++) {
+            if (j != i && strcmp(pg->recs[i].ext, pg->recs[j].ext) == 0 &&
+                (pg->recs[j].upd_ms > pg->recs[i].upd_ms ||
+                 (pg->recs[j].upd_ms == pg->recs[i].upd_ms && j > i)))
+                drop[i] = 1;
+        }
+    }
+    for (i = 0; i < pg->n; i++) {
+        if (drop[i]) {
+            pg->bytes -= pg->recs[i].json_len < pg->bytes ? pg->recs[i].json_len : pg->bytes;
+            free(pg->recs[i].ext);
+            free(pg->recs[i].json);
+            continue;
+        }
+        pg->recs[k++] = pg->recs[i];
+    }
+    pg->n = k;
+    free(drop);
+    return 0;
 }
 
 /* One event: 1 when one was handled, 0 when none is due, < 0 on a database failure. */
@@ -329,6 +411,131 @@ clear:
     return rc;
 }
 
+/*
+ * The fast path: up to WH_BATCH due events of the integration in one transaction, translated
+ * into one set of pages (several changes of one record reduced to the last, see
+ * page_keep_latest) and applied set-based, then all marked PROCESSED. Returns the number of
+ * events handled (> 0), 0 when none is due or when *one_by_one is set (a translation or an
+ * apply failed: those events take the per-event path, which retries and fails them one at a
+ * time; nothing of the batch was kept), or < 0 when the database failed.
+ */
+static int
+process_batch(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
+              struct hub_instance *inst, int64_t integration_id, int64_t org,
+              const char *platform, uint64_t *processed, int *one_by_one, struct hub_error *err)
+{
+    PGresult        *res = NULL, *r2 = NULL;
+    struct changes  *c = NULL;
+    struct hub_error perr;
+    struct hub_buf   ids;
+    const char      *params[1];
+    char             idbuf[32];
+    int              rc, n, i;
+    uint32_t         e;
+
+    *one_by_one = 0;
+    rc = hub_db_begin(db, err);
+    if (rc < 0)
+        return rc;
+    snprintf(idbuf, sizeof(idbuf), "%" PRId64, integration_id);
+    params[0] = idbuf;
+    rc = hub_db_query(db, "SELECT pg_advisory_xact_lock(" "21335" ", ($1::bigint % 2147483648)::int)",
+                      1, params, NULL, err);
+    if (rc < 0)
+        goto rollback;
+    rc = hub_db_query(db,
+                      "SELECT id, topic, headers::text, body,"
+                      " (extract(epoch FROM received_at) * 1000)::bigint"
+                      " FROM integration_webhook_events"
+                      " WHERE integration_id = $1 AND status = 'PENDING'"
+                      "   AND next_attempt_at <= now()"
+                      " ORDER BY id LIMIT " WH_BATCH_STR " FOR UPDATE SKIP LOCKED",
+                      1, params, &res, err);
+    if (rc < 0)
+        goto rollback;
+    n = PQntuples(res);
+    if (n < 2) {
+        PQclear(res);
+        rc = hub_db_commit(db, err);
+        *one_by_one = n;
+        return rc < 0 ? rc : 0;
+    }
+    c = changes_new();
+    hub_buf_init(&ids, 64 * 1024);
+    if (c == NULL) {
+        rc = hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
+        goto rollback_ids;
+    }
+    hub_buf_puts(&ids, "{");
+    for (i = 0; i < n; i++) {
+        unsigned char *body;
+        size_t         body_len = 0;
+
+        body = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &body_len);
+        if (body == NULL) {
+            rc = hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
+            goto rollback_ids;
+        }
+        memset(&perr, 0, sizeof(perr));
+        rc = translate_event(cfg, db, inst, integration_id, PQgetvalue(res, i, 1),
+                             PQgetvalue(res, i, 2), body, body_len,
+                             strtoll(PQgetvalue(res, i, 4), NULL, 10), c, &perr);
+        PQfreemem(body);
+        if (rc < 0)
+            break;
+        hub_buf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+    }
+    for (e = 1; e < SX_ENTITY__COUNT && rc == 0; e++)
+        rc = page_keep_latest(&c->pages[e]) < 0 ?
+             hub_error_set(&perr, HUB_E_NOMEM, "webhook: out of memory") : 0;
+    if (rc == 0) {
+        rc = hub_db_exec(db, "SAVEPOINT wh_batch", err);
+        if (rc < 0)
+            goto rollback_ids;
+        rc = apply_changes(db, integration_id, org, c, &perr);
+        if (rc == HUB_E_DB) {
+            *err = perr;
+            goto rollback_ids;
+        }
+    }
+    if (rc < 0) {
+        /* Someone in the batch fails: each goes its own way, with its own retries. */
+        hub_db_rollback(db);
+        *one_by_one = n;
+        rc = 0;
+        goto clear;
+    }
+    hub_buf_puts(&ids, "}");
+    params[0] = ids.data;
+    rc = hub_db_query(db, "UPDATE integration_webhook_events SET status = 'PROCESSED',"
+                      " processed_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL"
+                      " WHERE id = ANY($1::bigint[])"
+                      " RETURNING extract(epoch FROM (clock_timestamp() - received_at)) * 1000",
+                      1, params, &r2, err);
+    if (rc < 0)
+        goto rollback_ids;
+    rc = hub_db_commit(db, err);
+    if (rc < 0)
+        goto clear;
+    *processed += (uint64_t)n;
+    for (i = 0; i < PQntuples(r2); i++)
+        observe(platform, "processed", atof(PQgetvalue(r2, i, 0)));
+    rc = n;
+    goto clear;
+rollback_ids:
+    hub_db_rollback(db);
+clear:
+    hub_buf_free(&ids);
+    changes_free(c);
+    PQclear(res);
+    PQclear(r2);
+    return rc;
+rollback:
+    hub_db_rollback(db);
+    PQclear(res);
+    return rc;
+}
+
 int
 hub_webhook_process_job(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
                         int64_t integration_id, uint64_t *processed, uint64_t *retried,
@@ -362,9 +569,24 @@ hub_webhook_process_job(const struct hub_webhook_proc_cfg *cfg, struct hub_db *d
         hub_instance_close(inst);
         return hub_error_set(err, HUB_E_UNSUPPORTED, "%s: no webhook translate()", platform);
     }
-    for (i = 0; i < WH_EVENTS_PER_JOB; i++) {
-        rc = process_one(cfg, db, inst, integration_id, org, platform, processed, retried,
-                         failed, err);
+    for (i = 0; i < WH_EVENTS_PER_JOB;) {
+        int one_by_one = 0, k;
+
+        rc = process_batch(cfg, db, inst, integration_id, org, platform, processed,
+                           &one_by_one, err);
+        if (rc > 0) {
+            i += rc;
+            continue;
+        }
+        if (rc < 0 || one_by_one == 0)
+            break;
+        for (k = 0; k < one_by_one; k++) {
+            rc = process_one(cfg, db, inst, integration_id, org, platform, processed, retried,
+                             failed, err);
+            if (rc <= 0)
+                break;
+            i++;
+        }
         if (rc <= 0)
             break;
     }
