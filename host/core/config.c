@@ -28,6 +28,8 @@ static const struct cfg_key cfg_keys[] = {
     { "max_headers",     "SX_MAX_HEADERS" },
     { "ready_file",      "SX_READY_FILE" },
     { "migrations_dir",  "SX_MIGRATIONS_DIR" },
+    { "marketplace_dir", "SX_MARKETPLACE_DIR" },
+    { "marketplace_trust", "SX_MARKETPLACE_TRUST" },
 };
 
 void
@@ -102,6 +104,12 @@ hub_config_set(struct hub_config *cfg, const char *key, const char *value, const
         return parse_listen(cfg, value, origin, err);
     if (strcmp(key, "plugin_dir") == 0)
         return set_str(cfg->plugin_dir, sizeof(cfg->plugin_dir), key, value, origin, err);
+    if (strcmp(key, "marketplace_dir") == 0)
+        return set_str(cfg->marketplace_dir, sizeof(cfg->marketplace_dir), key, value, origin,
+                       err);
+    if (strcmp(key, "marketplace_trust") == 0)
+        return set_str(cfg->marketplace_trust, sizeof(cfg->marketplace_trust), key, value,
+                       origin, err);
     if (strcmp(key, "public_url") == 0)
         return set_str(cfg->public_url, sizeof(cfg->public_url), key, value, origin, err);
     if (strcmp(key, "master_key_file") == 0)

@@ -16,6 +16,8 @@
  *   max_headers         SX_MAX_HEADERS       64
  *   ready_file          SX_READY_FILE        (none; written with {"url":...} once listening)
  *   migrations_dir      SX_MIGRATIONS_DIR    (found automatically)
+ *   marketplace_dir     SX_MARKETPLACE_DIR   (none: no marketplace; build/marketplace in a tree)
+ *   marketplace_trust   SX_MARKETPLACE_TRUST <marketplace_dir>/trusted-keys.json
  */
 #ifndef HUB_CORE_CONFIG_H
 #define HUB_CORE_CONFIG_H
@@ -41,6 +43,8 @@ struct hub_config {
     int    max_headers;
     char   ready_file[HUB_CFG_STR];
     char   migrations_dir[HUB_CFG_STR];
+    char   marketplace_dir[HUB_CFG_STR];
+    char   marketplace_trust[HUB_CFG_STR];
 };
 
 void hub_config_defaults(struct hub_config *cfg);

@@ -111,13 +111,16 @@ hub_sync_instance_get(struct hub_sync *s, struct hub_db *db, const struct integ 
 
     pthread_mutex_lock(&s->lock);
     for (c = s->cache; c != NULL; c = c->next) {
-        if (c->integration_id == in->id && !c->stale && strcmp(c->version, in->version) == 0) {
+        /* A connector the marketplace replaced (upgrade, rollback) is retired: the runs in
+         * flight finish on it, the next one opens the current version. */
+        if (c->integration_id == in->id && !c->stale && strcmp(c->version, in->version) == 0 &&
+            !atomic_load(&c->inst->plugin->retired)) {
             c->refs++;
             pthread_mutex_unlock(&s->lock);
             return c->inst;
         }
         if (c->integration_id == in->id)
-            c->stale = 1;                  /* config changed: reopen */
+            c->stale = 1;                  /* config or connector changed: reopen */
     }
     pthread_mutex_unlock(&s->lock);
 
@@ -299,7 +302,8 @@ state_load(struct hub_db *db, const char *ids, const char *entity, struct run_st
 
 static int
 run_start(struct hub_db *db, const char *ids, const char *entity, const char *mode,
-          int64_t job_id, struct run_state *st, int overlap_s, struct hub_error *err)
+          int64_t job_id, struct run_state *st, int overlap_s, const char *connector_version,
+          struct hub_error *err)
 {
     char        since[32] = "", job[24];
     const char *p[5];
@@ -324,9 +328,10 @@ run_start(struct hub_db *db, const char *ids, const char *entity, const char *mo
      * sent, lost, refused) comes back and is healed; its created + updated are the count. */
     p[2] = strcmp(mode, "reconcile") == 0 ? "reconcile" : st->since_ms ? "incremental" : "full";
     p[3] = job;
+    p[4] = connector_version;
     rc = hub_db_query(db, "INSERT INTO integration_sync_logs (integration_id, entity, direction, "
-                      "type, status, job_id) VALUES ($1, $2, 'import', $3, 'RUNNING', $4) "
-                      "RETURNING id", 4, p, &res, err);
+                      "type, status, job_id, connector_version) VALUES ($1, $2, 'import', $3, "
+                      "'RUNNING', $4, left($5, 200)) RETURNING id", 5, p, &res, err);
     if (rc < 0)
         goto fail;
     st->log_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -586,7 +591,7 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
                        strcmp(mode, "reconcile") == 0 ?
                        (int)hub_sync_setting_int(&in, "reconcile_window_s", 3600, 60, 7 * 86400) :
                        (int)hub_sync_setting_int(&in, "overlap_s", s->opts.overlap_s, 0, 86400),
-                       err);
+                       inst->plugin->desc.version, err);
         if (rc < 0)
             goto out;
     }

@@ -533,7 +533,7 @@ save:
             snprintf(cnt[2], sizeof(cnt[2]), "%" PRId64, ec.failed);
             arr = malloc(details.len + 3);
             if (arr != NULL) {
-                const char *q[8];
+                const char *q[9];
                 char        job_id[24];
 
                 snprintf(arr, details.len + 3, "[%s]", details.data ? details.data : "");
@@ -547,11 +547,13 @@ save:
                 q[5] = arr;
                 q[6] = job_id;
                 q[7] = cnt[3];
+                q[8] = inst->plugin->desc.version;
                 if (hub_db_query(run->db, "INSERT INTO integration_sync_logs (integration_id, "
                                  "entity, direction, type, status, processed, updated, failed, "
-                                 "skipped, error_details, finished_at, duration_ms, job_id) VALUES "
+                                 "skipped, error_details, finished_at, duration_ms, job_id, "
+                                 "connector_version) VALUES "
                                  "($1, '*', 'export', 'incremental', $5, $2, $3, $4, $8, $6::jsonb, "
-                                 "now(), 0, $7) RETURNING id", 8, q, &res, &serr) == 0)
+                                 "now(), 0, $7, left($9, 200)) RETURNING id", 9, q, &res, &serr) == 0)
                     log_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
                 PQclear(res);
                 res = NULL;
