@@ -19,6 +19,8 @@
 #include "crypto/crypto.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "marketplace/cli_pkg.h"
+#include "marketplace/install.h"
 #include "net/http_client.h"
 #include "plugin/loader.h"
 #include "queue/queue.h"
@@ -40,6 +42,7 @@ static const char usage_main[] =
     "  sync               start sync runs, follow their progress, read the sync logs\n"
     "  events             list and replay received webhook events\n"
     "  token              create, list and revoke admin API tokens (create prints it once)\n"
+    "  marketplace        build, sign, index and verify connector packages\n"
     "  openapi            print the admin API's OpenAPI 3.1 document\n"
     "  version            print the hub and SDK ABI versions\n"
     "\n"
@@ -495,6 +498,30 @@ out:
     return 0;
 }
 
+/* ---- marketplace ------------------------------------------------------------------------------- */
+
+/* Each handler returns HUB_CLI_NOT_MINE for a sub-command it does not know; then the usage. */
+static int
+cmd_marketplace(int argc, char **argv)
+{
+    int rc;
+
+    rc = hub_cli_marketplace_tools(argc, argv);
+    if (rc != HUB_CLI_NOT_MINE)
+        return rc;
+    rc = hub_cli_marketplace_admin(argc, argv);
+    if (rc != 2)
+        return rc;
+    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+                      strcmp(argv[1], "help") == 0)) {
+        fputs(hub_cli_marketplace_usage, stdout);
+        return 0;
+    }
+    if (argc >= 2)
+        fprintf(stderr, "simplix-hub: unknown marketplace command \"%s\"\n\n", argv[1]);
+    return die_usage(hub_cli_marketplace_usage);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -525,6 +552,8 @@ main(int argc, char **argv)
         return hub_cli_admin(argc - 1, argv + 1);
     if (strcmp(argv[1], "token") == 0)
         return hub_cli_tokens(argc - 1, argv + 1);
+    if (strcmp(argv[1], "marketplace") == 0)
+        return cmd_marketplace(argc - 1, argv + 1);
     if (strcmp(argv[1], "openapi") == 0) {
         /* The admin API's OpenAPI 3.1 document, as GET /api/v1/openapi.json serves it. */
         printf("%s\n", hub_api_openapi_json());

@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "marketplace/install.h"
 #include "oauth/oauth.h"
 #include "plugin/hostapi.h"
 #include "sync/engine.h"
@@ -1333,6 +1334,165 @@ h_org_get(struct api_req *r)
         org_reply(r, ids, 200);
 }
 
+/* ---- marketplace (operator tokens) ---------------------------------------------------------------- */
+
+static int
+market_cfg(struct api_req *r, struct hub_market_cfg *mc)
+{
+    mc->marketplace_dir = r->ctx->marketplace_dir;
+    mc->trust_path = r->ctx->marketplace_trust;
+    mc->plugin_dir = r->ctx->plugin_dir;
+    mc->actor = "api";
+    if (mc->marketplace_dir == NULL || mc->marketplace_dir[0] == '\0') {
+        api_error(r, 503, "unavailable", NULL, "this hub has no marketplace folder "
+                  "(SX_MARKETPLACE_DIR)");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+market_error(struct api_req *r, int rc, const char *msg)
+{
+    switch (rc) {
+    case HUB_E_NOT_FOUND: api_error(r, 404, "not_found", NULL, "%s", msg); break;
+    case HUB_E_CONFLICT:  api_error(r, 409, "conflict", NULL, "%s", msg); break;
+    case HUB_E_SIGNATURE:
+    case HUB_E_REJECTED:
+    case HUB_E_PLUGIN:
+    case HUB_E_PLUGIN_ABI:
+    case HUB_E_INVALID:   api_error(r, 422, "package_refused", NULL, "%s", msg); break;
+    default:              api_error(r, 500, "internal", NULL, "%s", msg); break;
+    }
+}
+
+/* {connector_id}: [a-z0-9_]{1,64}. */
+static const char *
+market_id(struct api_req *r)
+{
+    const char *id = hub_http_job_param(r->job, "connector_id");
+    size_t      i, n = id != NULL ? strlen(id) : 0;
+
+    for (i = 0; i < n; i++) {
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9') || id[i] == '_'))
+            break;
+    }
+    if (n == 0 || n > 64 || i < n) {
+        not_found(r, "connector");
+        return NULL;
+    }
+    return id;
+}
+
+static void
+market_reply(struct api_req *r, const char *id, const char *version, const char *status)
+{
+    struct hub_buf b;
+
+    hub_buf_init(&b, 4096);
+    hub_buf_puts(&b, "{\"id\":");
+    hub_buf_json_str(&b, id, strlen(id));
+    hub_buf_puts(&b, ",\"version\":");
+    if (version != NULL)
+        hub_buf_json_str(&b, version, strlen(version));
+    else
+        hub_buf_puts(&b, "null");
+    hub_buf_printf(&b, ",\"status\":\"%s\",\"note\":\"the hubs switch within a few seconds\"}",
+                   status);
+    reply_raw(r, 200, b.data, b.len);
+    hub_buf_free(&b);
+}
+
+static void
+h_market_list(struct api_req *r)
+{
+    struct hub_market_cfg mc;
+    struct hub_buf        b;
+    struct hub_error      e;
+    int                   rc;
+
+    if (market_cfg(r, &mc) < 0)
+        return;
+    hub_buf_init(&b, 16 << 20);
+    rc = hub_market_list_json(r->db, &mc, &b, &e);
+    if (rc < 0)
+        market_error(r, rc, e.msg);
+    else
+        reply_raw(r, 200, b.data, b.len);
+    hub_buf_free(&b);
+}
+
+static void
+h_market_install(struct api_req *r)
+{
+    struct hub_market_cfg mc;
+    struct hub_error      e;
+    json_object          *o = NULL, *v;
+    const char           *id, *version = NULL;
+    char                  got[65] = "";
+    size_t                len = 0;
+    int                   rc, upgrade = 0;
+
+    if (market_cfg(r, &mc) < 0 || (id = market_id(r)) == NULL)
+        return;
+    (void)hub_http_job_body(r->job, &len);
+    if (len > 0) {
+        if (body_object(r, &o) < 0)
+            return;
+        if (member_str(r, o, "version", 64, &version) < 0)
+            goto out;
+        if (json_object_object_get_ex(o, "upgrade", &v)) {
+            if (!json_object_is_type(v, json_type_boolean)) {
+                api_error(r, 422, "invalid_field", NULL, "upgrade is true or false");
+                goto out;
+            }
+            upgrade = json_object_get_boolean(v);
+        }
+    }
+    rc = hub_market_install(r->db, &mc, id, version, upgrade, got, sizeof(got), &e);
+    if (rc < 0)
+        market_error(r, rc, e.msg);
+    else
+        market_reply(r, id, got, "active");
+out:
+    json_object_put(o);
+}
+
+static void
+h_market_rollback(struct api_req *r)
+{
+    struct hub_market_cfg mc;
+    struct hub_error      e;
+    const char           *id;
+    char                  got[65] = "";
+    int                   rc;
+
+    if (market_cfg(r, &mc) < 0 || (id = market_id(r)) == NULL)
+        return;
+    rc = hub_market_rollback(r->db, &mc, id, got, sizeof(got), &e);
+    if (rc < 0)
+        market_error(r, rc, e.msg);
+    else
+        market_reply(r, id, got, "active");
+}
+
+static void
+h_market_remove(struct api_req *r)
+{
+    struct hub_market_cfg mc;
+    struct hub_error      e;
+    const char           *id, *qs = hub_http_job_query(r->job);
+    int                   rc;
+
+    if (market_cfg(r, &mc) < 0 || (id = market_id(r)) == NULL)
+        return;
+    rc = hub_market_remove(r->db, &mc, id, qs != NULL && strstr(qs, "force=true") != NULL, &e);
+    if (rc < 0)
+        market_error(r, rc, e.msg);
+    else
+        market_reply(r, id, NULL, "removed");
+}
+
 /* ---- the route table ----------------------------------------------------------------------------- */
 
 enum { R_OPENAPI = 0 };
@@ -1359,6 +1519,10 @@ static const struct hub_api_route routes[] = {
     { HUB_M_GET,                              HUB_API_PREFIX "/integrations/{id}/events/{event_id}" },
     { HUB_M_GET | HUB_M_POST,                 HUB_API_PREFIX "/organizations" },
     { HUB_M_GET,                              HUB_API_PREFIX "/organizations/{org_id}" },
+    { HUB_M_GET,                              HUB_API_PREFIX "/marketplace" },
+    { HUB_M_POST,                             HUB_API_PREFIX "/marketplace/{connector_id}/install" },
+    { HUB_M_POST,                             HUB_API_PREFIX "/marketplace/{connector_id}/rollback" },
+    { HUB_M_DELETE,                           HUB_API_PREFIX "/marketplace/{connector_id}" },
 };
 
 /* Who may call a route: any token, organization tokens only, operator tokens only. */
@@ -1389,6 +1553,10 @@ static const struct {
     { h_event_get, NULL, NULL, NULL, 1 },
     { h_orgs_list, h_orgs_create, NULL, NULL, 2 },
     { h_org_get, NULL, NULL, NULL, 2 },
+    { h_market_list, NULL, NULL, NULL, 2 },
+    { NULL, h_market_install, NULL, NULL, 2 },
+    { NULL, h_market_rollback, NULL, NULL, 2 },
+    { NULL, NULL, NULL, h_market_remove, 2 },
 };
 
 _Static_assert(sizeof(routes) / sizeof(routes[0]) == sizeof(handlers) / sizeof(handlers[0]),

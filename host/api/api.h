@@ -39,7 +39,7 @@ struct hub_sync;
 struct hub_runtime;
 
 #define HUB_API_PREFIX        "/api/v1"
-#define HUB_API_ROUTES_MAX    24
+#define HUB_API_ROUTES_MAX    32
 #define HUB_API_LIMIT_DEFAULT 25
 #define HUB_API_LIMIT_MAX     100
 #define HUB_API_TOKEN_PREFIX  "sxk_"
@@ -72,6 +72,9 @@ struct hub_api_ctx {
     struct hub_runtime              *rt;         /* NULL: hub_sync_runtime(sync) */
     const struct hub_crypto_keyring *keys;       /* seals credentials */
     const char                      *public_url; /* OAuth redirect base */
+    const char                      *marketplace_dir;   /* NULL: marketplace routes 503 */
+    const char                      *marketplace_trust; /* NULL: <dir>/trusted-keys.json */
+    const char                      *plugin_dir;
     /* private */
     struct hub_api_binding           bindings[HUB_API_ROUTES_MAX];
 };

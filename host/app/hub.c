@@ -8,6 +8,7 @@
 #include "queue/worker.h"
 #include "sync/engine.h"
 #include "http/defer.h"
+#include "marketplace/install.h"
 #include "oauth/oauth.h"
 #include "webhook/webhook.h"
 #include "api/api.h"
@@ -78,6 +79,14 @@ health_main(void *arg)
                 hub_log_warn("sync", "scheduler pass failed: %s", err.msg);
             else if (n > 0)
                 hub_log_debug("sync", "scheduler enqueued %d job(s)", n);
+        }
+        /* Connector packages installed, upgraded, rolled back or removed by any hub. */
+        if (atomic_load(&hub->db_ok)) {
+            struct hub_market_cfg mc = { hub->cfg.marketplace_dir, hub->cfg.marketplace_trust,
+                                         hub->cfg.plugin_dir, "hub" };
+
+            if (hub_market_reconcile(&db, &mc, &hub->plugins, &hub->market_stamp, &err) < 0)
+                hub_log_warn("marketplace", "reconcile failed: %s", err.msg);
         }
         /* OAuth states older than a day are of no use to anyone: about every 10 minutes. */
         if (hub->workers != NULL && tick % 300 == 150 && atomic_load(&hub->db_ok)) {
@@ -318,6 +327,19 @@ hub_run(struct hub *hub, struct hub_error *err)
         hub_log_warn("hub", "%s; serving without plugins", err->msg);
     hub_log_info("hub", "plugins: %zu loaded, %zu refused, from %s", loaded, refused,
                  hub->cfg.plugin_dir);
+    {
+        /* The marketplace's active versions before any work starts. */
+        struct hub_market_cfg mc = { hub->cfg.marketplace_dir, hub->cfg.marketplace_trust,
+                                     hub->cfg.plugin_dir, "hub" };
+        struct hub_db         mdb;
+        struct hub_error      merr;
+
+        memset(&mdb, 0, sizeof(mdb));
+        if (hub_db_connect(&mdb, hub->cfg.database_url, &merr) < 0 ||
+            hub_market_reconcile(&mdb, &mc, &hub->plugins, &hub->market_stamp, &merr) < 0)
+            hub_log_warn("marketplace", "reconcile at start failed: %s", merr.msg);
+        hub_db_close(&mdb);
+    }
 
     hub->base = event_base_new();
     if (hub->base == NULL) {
@@ -419,6 +441,9 @@ hub_run(struct hub *hub, struct hub_error *err)
         }
         hub->api->defer = hub->defer;
         hub->api->plugins = &hub->plugins;
+        hub->api->marketplace_dir = hub->cfg.marketplace_dir;
+        hub->api->marketplace_trust = hub->cfg.marketplace_trust;
+        hub->api->plugin_dir = hub->cfg.plugin_dir;
         hub->api->sync = hub->sync;
         hub->api->keys = &hub->keys;
         hub->api->public_url = hub->cfg.public_url;

@@ -57,6 +57,7 @@ struct hub {
     char                       db_error[HUB_ERROR_MAX]; /* guarded by health_lock */
     pthread_mutex_t            health_lock;
     atomic_int                 stopping;
+    int64_t                market_stamp;   /* last package_events id reconciled */
 };
 
 /* Run the daemon until a signal stops it. Returns a process exit code (0 on a clean stop). */

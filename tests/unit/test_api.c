@@ -181,7 +181,8 @@ fill(const char *pattern, long long id, long long log_id, char *out, size_t cap)
 static int
 operator_route(const char *pattern)
 {
-    return strncmp(pattern, "/api/v1/organizations", 21) == 0;
+    return strncmp(pattern, "/api/v1/organizations", 21) == 0 ||
+           strncmp(pattern, "/api/v1/marketplace", 19) == 0;
 }
 
 static const struct {
