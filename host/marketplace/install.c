@@ -266,7 +266,7 @@ hub_market_install(struct hub_db *db, const struct hub_market_cfg *cfg, const ch
     if (rc < 0)
         goto rollback;
     {
-        char msg[400];
+        char msg[800];
 
         snprintf(msg, sizeof(msg), "%s %s signed by %s/%s, sha256 %s%s%s", m.id, m.version,
                  m.publisher, m.key_id, m.sha256, active[0] ? ", replacing " : "", active);
