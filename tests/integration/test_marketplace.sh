@@ -106,6 +106,16 @@ check "the running hub serves 1.0.0 again" "$(current woocommerce)" 1.0.0
 "$HUB" sync start "$ID" --entity customer --mode full --wait 120 >/dev/null
 check "a run after the rollback uses 1.0.0" "$(sql "SELECT connector_version FROM integration_sync_logs WHERE integration_id = $ID ORDER BY id DESC LIMIT 1")" 1.0.0
 
+# The operator API sees the same: the directory, what is installed, what this ABI serves; an
+# organization's token is refused.
+OPTOK=$("$HUB" token create --operator --name market 2>/dev/null | grep -o 'sxk_[A-Za-z0-9_-]*' | head -1)
+LIST=$(curl -s -H "Authorization: Bearer $OPTOK" "http://127.0.0.1:$PORT/api/v1/marketplace")
+check "GET /api/v1/marketplace: 1.0.0 active, 1.1.0 inactive, both compatible" \
+    "$(printf '%s' "$LIST" | grep -o '{"version":"1.[01].0","sdk_abi":"1.1","compatible":true,"installed":"[a-z]*"}' | sort | tr '\n' ' ')" \
+    '{"version":"1.0.0","sdk_abi":"1.1","compatible":true,"installed":"active"} {"version":"1.1.0","sdk_abi":"1.1","compatible":true,"installed":"inactive"} '
+ORGTOK=$("$HUB" token create --org "$ORG" --role admin 2>/dev/null | grep -o 'sxk_[A-Za-z0-9_-]*' | head -1)
+check "an organization's token may not install" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $ORGTOK" "http://127.0.0.1:$PORT/api/v1/marketplace/woocommerce/install")" 403
+
 # Refusals: nothing installed, nothing copied, each recorded.
 FILES_BEFORE=$(ls "$TMP/plugins" | sort | tr '\n' ' ')
 ROWS_BEFORE=$(sql "SELECT count(*) FROM installed_packages")
