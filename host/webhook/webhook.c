@@ -21,12 +21,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "plugin/hostapi.h"
 #include "queue/queue.h"
 #include "queue/worker.h"
+#include "sync/engine.h"
 
 #define WH_BUCKETS       1024
 #define WH_CACHE_MAX     65536
@@ -63,9 +66,12 @@ struct wh_item {
     char                  *signature;
     char                   delivery_id[WH_DELIVERY_MAX + 1];
     char                   peer[64];       /* "" = unknown */
+    int                    verify;         /* the connector's verify() runs on the writer */
     /* result */
-    int                    status;         /* 200, 500, 503 */
+    int                    status;         /* 200, 401, 500, 503 */
     int                    duplicate;
+    int                    stale;          /* 401 for an old timestamp, not a bad signature */
+    char                   why[256];       /* the 401's sentence */
 };
 
 struct hub_webhook {
@@ -482,7 +488,7 @@ handle(struct hub_webhook *wh, struct evhttp_request *req, const char *path_plat
     const char          *sig, *dk, *topic, *peer_addr = NULL;
     char                 platform[64], *secret = NULL, path[256];
     size_t               len, secret_len = 0;
-    int                  found = 0, hit;
+    int                  found = 0, hit, verify;
     ev_uint16_t          port = 0;
     struct evhttp_connection *conn;
 
@@ -542,7 +548,16 @@ handle(struct hub_webhook *wh, struct evhttp_request *req, const char *path_plat
         return;
     }
     snprintf(path, sizeof(path), "/api/webhooks/%s/%" PRId64, platform, id);
-    if (!signature_ok(wh, p, path, sig, body, len, secret, secret_len)) {
+    if (p->webhook.sig_scheme == SX_SIG_CUSTOM) {
+        /* The connector's verify() checks it, on the writer thread (it may read secrets). */
+        if (p->webhook.sig_header != NULL && p->webhook.sig_header[0] != '\0' && sig == NULL) {
+            hub_plugins_release(wh->plugins, p);
+            hub_crypto_free_secret(secret, secret_len);
+            refuse(wh, req, platform, 401, "bad_signature", "missing signature",
+                   "rejected_signature");
+            return;
+        }
+    } else if (!signature_ok(wh, p, path, sig, body, len, secret, secret_len)) {
         hub_plugins_release(wh->plugins, p);
         hub_crypto_free_secret(secret, secret_len);
         if (!looked_up && sig != NULL && cache_expire_if_old(wh, id)) {
@@ -557,12 +572,14 @@ handle(struct hub_webhook *wh, struct evhttp_request *req, const char *path_plat
     hub_crypto_free_secret(secret, secret_len);
     dk = p->webhook.dedupe_header != NULL ? in_header(req, p->webhook.dedupe_header) : NULL;
     topic = p->webhook.topic_header != NULL ? in_header(req, p->webhook.topic_header) : NULL;
+    verify = p->webhook.verify != NULL;
     hub_plugins_release(wh->plugins, p);
 
     it = calloc(1, sizeof(*it));
     if (it == NULL)
         goto nomem;
     it->kind = ITEM_STORE;
+    it->verify = verify;
     it->req = req;
     it->integration_id = id;
     it->recv_us = recv_us;
@@ -574,7 +591,7 @@ handle(struct hub_webhook *wh, struct evhttp_request *req, const char *path_plat
     }
     it->body = malloc(len + 1);
     it->topic = strdup(topic != NULL ? topic : "");
-    it->signature = strdup(sig);
+    it->signature = strdup(sig != NULL ? sig : "");
     if (it->body == NULL || it->topic == NULL || it->signature == NULL ||
         headers_json(req, &it->headers) < 0)
         goto nomem;
@@ -657,6 +674,9 @@ answer(struct hub_webhook *wh, struct wh_item *it)
     } else if (it->status == 503) {
         refuse(wh, it->req, it->platform, 503, "unavailable", "hub stopping, retry later",
                "rejected_full");
+    } else if (it->status == 401) {
+        refuse(wh, it->req, it->platform, 401, it->stale ? "stale_timestamp" : "bad_signature",
+               it->why, it->stale ? "rejected_stale" : "rejected_signature");
     } else {
         count(it->platform, "error");
         hub_http_send_error(it->req, 500, "internal", "could not store the delivery");
@@ -819,6 +839,80 @@ out:
     return rc;
 }
 
+/*
+ * Writer thread: the connector's own verify() (SX_SIG_CUSTOM schemes, or extra checks such as
+ * a signed timestamp). 0 when the delivery passes; otherwise it->status is set: 401 with the
+ * reason (SX_E_STALE: the timestamp is outside the connector's tolerance, a replay), or 500
+ * when the check could not run (the platform retries). Nothing is stored for a refusal.
+ */
+static int
+custom_verify(struct hub_webhook *wh, struct wh_item *it)
+{
+    struct hub_instance *inst = NULL;
+    struct hub_call      call;
+    struct hub_error     err;
+    sx_webhook_req       req;
+    sx_http_header      *hdrs = NULL;
+    json_object         *hj = NULL;
+    PGresult            *res = NULL;
+    const char          *p[1];
+    char                 ids[24], url[1024];
+    int                  rc;
+
+    snprintf(ids, sizeof(ids), "%" PRId64, it->integration_id);
+    p[0] = ids;
+    if (wh->sync == NULL || hub_db_ensure(&wh->db, &err) < 0 ||
+        hub_db_query(&wh->db, "SELECT platform, config::text FROM integrations WHERE id = $1 "
+                     "AND deleted_at IS NULL", 1, p, &res, &err) < 0 || PQntuples(res) != 1 ||
+        hub_instance_open(hub_sync_runtime(wh->sync), wh->plugins, PQgetvalue(res, 0, 0),
+                          it->integration_id, PQgetvalue(res, 0, 1), NULL, &wh->db, &inst,
+                          &err) < 0) {
+        PQclear(res);
+        hub_log(HUB_LOG_ERROR, "webhook", "integration %" PRId64 ": cannot run the connector's "
+                "verify(): %s", it->integration_id, wh->sync == NULL ? "no runtime" : err.msg);
+        it->status = 500;
+        return -1;
+    }
+    PQclear(res);
+    memset(&req, 0, sizeof(req));
+    req.hdr.abi_version = SX_ABI_VERSION;
+    req.hdr.struct_size = sizeof(req);
+    hj = json_tokener_parse(it->headers);
+    if (hub_webhook_headers_from_json(hj, &hdrs, &req.n_headers) < 0) {
+        it->status = 500;
+        rc = -1;
+        goto out;
+    }
+    req.headers = hdrs;
+    req.body = (sx_str){ it->body, it->body_len };
+    snprintf(url, sizeof(url), "%s/api/webhooks/%s/%" PRId64, wh->public_url, it->platform,
+             it->integration_id);
+    req.url = sx_cstr(url);
+    req.topic = sx_cstr(it->topic);
+    hub_call_begin(&call, inst, &wh->db);
+    rc = inst->plugin->webhook.verify(&call.cx, &req);
+    rc = hub_call_result(&call, rc, "verify()");
+    if (rc == SX_OK) {
+        rc = 0;
+    } else {
+        it->status = 401;
+        it->stale = rc == SX_E_STALE;
+        snprintf(it->why, sizeof(it->why), "%s", it->stale ?
+                 "the signed timestamp is outside the accepted window (a replay, or a clock off)"
+                 : "signature does not match");
+        hub_log(HUB_LOG_INFO, "webhook", "integration %" PRId64 ": delivery refused by "
+                "verify(): %s", it->integration_id, call.err.msg);
+        rc = -1;
+    }
+    hub_call_end(&call);
+out:
+    free(hdrs);
+    if (hj != NULL)
+        json_object_put(hj);
+    hub_instance_close(inst);
+    return rc;
+}
+
 /* Store items[0..n) in one transaction; on failure, one by one (a bad row fails alone). */
 static void
 store(struct hub_webhook *wh, struct wh_item **items, size_t n)
@@ -896,6 +990,8 @@ writer_main(void *arg)
                 if (it->status != 200)
                     hub_log(HUB_LOG_ERROR, "webhook", "integration %" PRId64 " lookup: %s",
                             it->integration_id, err.msg);
+            } else if (it->verify && custom_verify(wh, it) < 0) {
+                ;                               /* refused or failed: answered, not stored */
             } else {
                 batch[nstore++] = it;
             }

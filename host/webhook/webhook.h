@@ -143,6 +143,11 @@ int  hub_webhook_process_job(const struct hub_webhook_proc_cfg *cfg, struct hub_
                              int64_t integration_id, uint64_t *processed, uint64_t *retried,
                              uint64_t *failed, struct hub_error *err);
 /* Enqueue a processing job for `integration_id` after delay_ms, in the caller's transaction. */
+/* Stored headers (a JSON object) as sx_http_header[] borrowing the object's strings; *out is
+ * calloc'd (free it), NULL with *n = 0 for anything but an object. 0 or HUB_E_NOMEM. */
+struct json_object;
+int  hub_webhook_headers_from_json(struct json_object *obj, sx_http_header **out, uint32_t *n);
+
 int  hub_webhook_enqueue(struct hub_db *db, int64_t integration_id, int delay_ms,
                          struct hub_error *err);
 

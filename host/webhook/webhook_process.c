@@ -83,8 +83,8 @@ hub_webhook_enqueue(struct hub_db *db, int64_t integration_id, int delay_ms,
 }
 
 /* Headers stored as a JSON object -> sx_http_header[] (borrowing the tree's strings). */
-static int
-headers_from_json(json_object *obj, sx_http_header **out, uint32_t *n)
+int
+hub_webhook_headers_from_json(json_object *obj, sx_http_header **out, uint32_t *n)
 {
     sx_http_header *h;
     uint32_t        i = 0;
@@ -146,7 +146,7 @@ translate_event(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
     memset(&req, 0, sizeof(req));
     req.hdr.abi_version = SX_ABI_VERSION;
     req.hdr.struct_size = sizeof(req);
-    if (headers_from_json(hj, &hdrs, &req.n_headers) < 0) {
+    if (hub_webhook_headers_from_json(hj, &hdrs, &req.n_headers) < 0) {
         if (hj != NULL)
             json_object_put(hj);
         return hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");

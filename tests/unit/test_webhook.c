@@ -4,8 +4,11 @@
  * a signed delivery durable before its 200 and applied to the Simplix tables, a duplicate
  * answered 200 and stored once, tampered / forged / missing signatures 401, unknown
  * integration and wrong platform 404, oversized 413 (nothing stored for any refusal), 200
- * concurrent deliveries group-committed, an event that keeps failing retried then FAILED, and
- * replay.
+ * concurrent deliveries group-committed, an event that keeps failing retried then FAILED,
+ * replay, and a connector's own timestamped scheme (SX_SIG_CUSTOM, tests/unit/fixtures/
+ * fx_stamped.c): the published Stripe vector reproduced, then refused as a replay far outside
+ * the window; a fresh delivery stored and applied; a 10-minute-old replay, a tampered
+ * timestamp, a forged and a missing signature refused with nothing stored.
  */
 #include <arpa/inet.h>
 #include <event2/event.h>
@@ -209,6 +212,112 @@ test_refusals(void)
     CHECK_GE(st.rejected_size, 1);
 }
 
+/* ---- a custom, timestamped scheme (fx_stamped: Stripe's t=,v1= over "<t>." + body) ------- */
+
+static long long integ_stamped;
+
+/* hex(HMAC-SHA256(secret, "<t>." + body)) */
+static void
+sign_stamped(const char *secret, long long t, const char *body, char out[65])
+{
+    char    msg[8192];
+    uint8_t mac[32];
+    int     n = snprintf(msg, sizeof(msg), "%lld.%s", t, body);
+
+    REQUIRE(n > 0 && (size_t)n < sizeof(msg));
+    REQUIRE(hub_crypto_hmac_sha256(secret, strlen(secret), msg, (size_t)n, mac) == 0);
+    REQUIRE(hub_crypto_hex_encode(mac, 32, out, 65) == 0);
+}
+
+static int
+post_stamped(const char *event_id, const char *sig_header, const char *body, size_t len)
+{
+    char path[128], hdrs[1024];
+
+    snprintf(path, sizeof(path), "/api/webhooks/fx_stamped/%lld", integ_stamped);
+    snprintf(hdrs, sizeof(hdrs), "X-Stamp-Topic: customer.updated\r\nX-Stamp-Id: %s\r\n%s%s%s",
+             event_id, sig_header != NULL ? "X-Stamp-Signature: " : "",
+             sig_header != NULL ? sig_header : "", sig_header != NULL ? "\r\n" : "");
+    return post(path, hdrs, body, len);
+}
+
+/* The published vector of ../shared/vectors/stripe.json (stripe-dotnet): t=1533204620 and
+ * its 484-byte body, whose v1 the hub's primitives reproduce. */
+static const char *STRIPE_SECRET = "webhook_secret";
+static const char *STRIPE_SIG =
+    "t=1533204620,v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7,"
+    "v0=63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef";
+static const char *STRIPE_B64 =
+    "ewogICJpZCI6ICJldnRfMTIzIiwKICAib2JqZWN0IjogImV2ZW50IiwKICAiYWNjb3VudCI6ICJhY2N0XzEyMyIsCiAg"
+    "ImFwaV92ZXJzaW9uIjogIjIwMTctMDUtMjUiLAogICJjcmVhdGVkIjogMTUzMzIwNDYyMCwKICAiZGF0YSI6IHsKICAg"
+    "ICJvYmplY3QiOiB7CiAgICAgICJpZCI6ICJjdXNfMTIzIiwKICAgICAgIm9iamVjdCI6ICJjdXN0b21lciIsCiAgICAg"
+    "ICJjcmVhdGVkIjogMTIzNDU2Nzg5LAogICAgICAiZW1haWwiOiAidGVzdEBzdHJpcGUuY29tIiwKICAgICAgImxpdmVt"
+    "b2RlIjogZmFsc2UsCiAgICAgICJtZXRhZGF0YSI6IHt9CiAgICB9CiAgfSwKICAibGl2ZW1vZGUiOiBmYWxzZSwKICAi"
+    "cGVuZGluZ193ZWJob29rcyI6IDEsCiAgInJlcXVlc3QiOiB7CiAgICAiaWQiOiAicmVxXzEyMyIsCiAgICAiaWRlbXBv"
+    "dGVuY3lfa2V5IjogImlkZW1wb3RlbmN5LWtleS0xMjMiCiAgfSwKICAidHlwZSI6ICJjdXN0b21lci5jcmVhdGVkIgp9"
+    "Cg==";
+
+static void
+test_timestamped_scheme(void)
+{
+    struct hub_webhook_stats st0, st;
+    struct hub_plugin       *fx = NULL;
+    struct hub_error         err;
+    uint8_t                  body[1024];
+    size_t                   blen = 0;
+    char                     hex[65], hdr[256], sql[512];
+    long long                now = (long long)time(NULL), before;
+    const char              *fresh = "{\"external_id\":\"st-1\",\"email\":\"stamp@example.com\","
+                                     "\"first_name\":\"Stamped\",\"updated_at\":"
+                                     "\"2024-03-01T10:00:00Z\"}";
+
+    REQUIRE(hub_plugin_load(SX_STAMPED_SO, NULL, &fx, &err) == 0);
+    hub_plugins_replace(&plugins, fx);
+    snprintf(sql, sizeof(sql), "INSERT INTO integrations (organization_id, platform, name, "
+             "status) SELECT min(id), 'fx_stamped', 'Stamped', 'ACTIVE' FROM organizations");
+    REQUIRE(testdb_exec(&db, sql) == 0);
+    integ_stamped = testdb_scalar(&db, "SELECT max(id) FROM integrations");
+    REQUIRE(hub_secret_store(&conn, &keys, integ_stamped, "webhook_secret", STRIPE_SECRET,
+                             strlen(STRIPE_SECRET), &err) == 0);
+
+    /* The vector: the hub's HMAC reproduces its v1. */
+    REQUIRE(hub_crypto_b64_decode(STRIPE_B64, strlen(STRIPE_B64), HUB_B64_STD, body,
+                                  sizeof(body), &blen, &err) == 0);
+    CHECK_EQ(484, (long long)blen);
+    body[blen] = '\0';
+    sign_stamped(STRIPE_SECRET, 1533204620LL, (const char *)body, hex);
+    CHECK_STR_EQ("2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7", hex);
+
+    hub_webhook_get_stats(wh, &st0);
+    before = events();
+    /* The vector as delivered in 2018: correctly signed, but replayed far too late. */
+    CHECK_EQ(401, post_stamped("st-vec", STRIPE_SIG, (const char *)body, blen));
+    /* A delivery signed now: stored, then applied. */
+    sign_stamped(STRIPE_SECRET, now, fresh, hex);
+    snprintf(hdr, sizeof(hdr), "t=%lld,v1=%s", now, hex);
+    CHECK_EQ(200, post_stamped("st-ok", hdr, fresh, strlen(fresh)));
+    CHECK_EQ(1, testdb_scalar(&db, "SELECT count(*) FROM integration_webhook_events WHERE "
+                              "delivery_id = 'st-ok'"));
+    CHECK_EQ(1, wait_scalar("SELECT count(*) FROM companies WHERE email = 'stamp@example.com'",
+                            1));
+    /* The same body and signature 10 minutes old: a replay outside the 300 s window. */
+    sign_stamped(STRIPE_SECRET, now - 600, fresh, hex);
+    snprintf(hdr, sizeof(hdr), "t=%lld,v1=%s", now - 600, hex);
+    CHECK_EQ(401, post_stamped("st-old", hdr, fresh, strlen(fresh)));
+    /* Tampered (the timestamp changed after signing), forged (another secret), missing. */
+    sign_stamped(STRIPE_SECRET, now - 600, fresh, hex);
+    snprintf(hdr, sizeof(hdr), "t=%lld,v1=%s", now, hex);
+    CHECK_EQ(401, post_stamped("st-tampered", hdr, fresh, strlen(fresh)));
+    sign_stamped("another_secret", now, fresh, hex);
+    snprintf(hdr, sizeof(hdr), "t=%lld,v1=%s", now, hex);
+    CHECK_EQ(401, post_stamped("st-forged", hdr, fresh, strlen(fresh)));
+    CHECK_EQ(401, post_stamped("st-missing", NULL, fresh, strlen(fresh)));
+    /* Only the good one was stored. */
+    CHECK_EQ(before + 1, events());
+    hub_webhook_get_stats(wh, &st);
+    CHECK_GE(st.rejected_signature - st0.rejected_signature, 5);
+}
+
 #define CONC 200
 
 static void *
@@ -377,6 +486,7 @@ main(void)
     RUN_TEST(test_refusals);
     RUN_TEST(test_concurrent_group_commit);
     RUN_TEST(test_retry_failed_replay);
+    RUN_TEST(test_timestamped_scheme);
 
     hub_worker_pool_stop(pool, 2000, NULL);
     hub_worker_pool_free(pool);
