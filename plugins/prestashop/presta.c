@@ -1,0 +1,536 @@
+/*
+ * The PrestaShop connector (Webservice API, platforms.md 3): customers (with their
+ * addresses), products (with combinations and stock_availables) and orders (with
+ * order_details) imported through `display=full`, `date=1`, `filter[date_upd]` and
+ * `sort=[date_upd_ASC,id_ASC]`, paged by `limit=offset,count` until a short page. Reads are
+ * JSON (`output_format=JSON`) or XML converted to the same shape (presta_xml.c), so the
+ * mapping (presta_map.c) reads one shape. The key is the Basic-auth user with an empty
+ * password, applied by the host.
+ *
+ * Not built yet (see docs/ARCHITECTURE.md section 9): export (XML writes from ?schema=blank),
+ * the deletion sweep, and the poller defaults beyond the scheduler's 300 s.
+ */
+#include "presta_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+
+static const sx_config_field presta_config[] = {
+    { "shop_url",       SX_CFG_URL,    SX_CFG_REQUIRED,
+      "The shop's address (https://shop.example); the Webservice is at /api" },
+    { "webservice_key", SX_CFG_SECRET, SX_CFG_REQUIRED,
+      "The Webservice key (32 characters, Advanced Parameters > Webservice)" },
+    { "language_id",    SX_CFG_INT,    0, "The language Simplix reads texts in (default 1)" },
+    { "utc_offset",     SX_CFG_STRING, 0,
+      "The shop's time zone as an offset, +01:00 (PrestaShop's dates carry none; default "
+      "+00:00)" },
+    { "format",         SX_CFG_STRING, 0, "json (default) or xml: how reads are asked for" },
+    { NULL, 0, 0, NULL }
+};
+
+/* ---- instance ---------------------------------------------------------------------------------- */
+
+static int
+parse_offset(sx_str v, int *out)
+{
+    int h, m, sign;
+
+    if (v.len != 6 || (v.ptr[0] != '+' && v.ptr[0] != '-') || v.ptr[3] != ':' ||
+        v.ptr[1] < '0' || v.ptr[1] > '9' || v.ptr[2] < '0' || v.ptr[2] > '9' ||
+        v.ptr[4] < '0' || v.ptr[4] > '5' || v.ptr[5] < '0' || v.ptr[5] > '9')
+        return SX_E_INVALID;
+    sign = v.ptr[0] == '-' ? -1 : 1;
+    h = (v.ptr[1] - '0') * 10 + (v.ptr[2] - '0');
+    m = (v.ptr[4] - '0') * 10 + (v.ptr[5] - '0');
+    if (h > 14)
+        return SX_E_INVALID;
+    *out = sign * (h * 60 + m);
+    return SX_OK;
+}
+
+static int
+presta_instance_new(sx_ctx *cx, void **state)
+{
+    const sx_host_api  *h = cx->host;
+    struct presta_inst *st;
+    sx_str              v;
+    size_t              i;
+
+    *state = NULL;
+    xmlInitParser();                   /* idempotent; the first call is not thread-safe in 2.9 */
+    if (h->config_get(cx, "shop_url", &v) != SX_OK || v.len == 0)
+        return h->fail(cx, SX_E_INVALID, "shop_url is missing: enter the shop's address");
+    while (v.len > 0 && v.ptr[v.len - 1] == '/')
+        v.len--;
+    st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return h->fail(cx, SX_E_NOMEM, "out of memory");
+    if (!((v.len > 8 && memcmp(v.ptr, "https://", 8) == 0) ||
+          (v.len > 7 && memcmp(v.ptr, "http://", 7) == 0)) || v.len >= sizeof(st->origin)) {
+        free(st);
+        return h->fail(cx, SX_E_INVALID, "shop_url must be an http(s) address of at most %zu "
+                       "bytes", sizeof(st->origin) - 1);
+    }
+    for (i = 0; i < v.len; i++) {
+        unsigned char c = (unsigned char)v.ptr[i];
+
+        if (c <= ' ' || c >= 0x7f || c == '?' || c == '#' || c == '"' || c == '\\') {
+            free(st);
+            return h->fail(cx, SX_E_INVALID, "shop_url must be a plain address");
+        }
+    }
+    memcpy(st->origin, v.ptr, v.len);
+    snprintf(st->api, sizeof(st->api), "%s/api", st->origin);
+    st->json = 1;
+    st->lang_id = 1;
+    if (h->config_get(cx, "format", &v) == SX_OK && v.len > 0) {
+        if (sx_str_eq_cstr(v, "xml"))
+            st->json = 0;
+        else if (!sx_str_eq_cstr(v, "json")) {
+            free(st);
+            return h->fail(cx, SX_E_INVALID, "format is json or xml");
+        }
+    }
+    if (h->config_get(cx, "language_id", &v) == SX_OK && v.len > 0) {
+        char num[16], *end;
+        long n;
+
+        snprintf(num, sizeof(num), "%.*s", (int)(v.len < 15 ? v.len : 15), v.ptr);
+        n = strtol(num, &end, 10);
+        if (*end != '\0' || n < 1 || n > 1000000) {
+            free(st);
+            return h->fail(cx, SX_E_INVALID, "language_id is a PrestaShop language id (1, 2...)");
+        }
+        st->lang_id = (int)n;
+    }
+    if (h->config_get(cx, "utc_offset", &v) == SX_OK && v.len > 0 &&
+        parse_offset(v, &st->utc_offset_min) != SX_OK) {
+        free(st);
+        return h->fail(cx, SX_E_INVALID, "utc_offset is like +01:00 or -05:00");
+    }
+    *state = st;
+    return SX_OK;
+}
+
+static void
+presta_instance_free(void *state)
+{
+    free(state);
+}
+
+/* ---- reading ----------------------------------------------------------------------------------- */
+
+/* GET <api>/<rest>?<query> and parse the answer (JSON, or XML converted) into *doc. */
+static int
+presta_get(sx_ctx *cx, const char *rest, sx_str query, const sx_json **doc)
+{
+    const sx_host_api  *h = cx->host;
+    struct presta_inst *st = cx->state;
+    const sx_http_resp *resp = NULL;
+    sx_http_req         hr = SX_HTTP_REQ_INIT;
+    struct sxp_buf      q, conv;
+    sx_str              text;
+    const char         *why = NULL;
+    char               *url;
+    size_t              cap = strlen(st->api) + strlen(rest) + 2;
+    int                 rc;
+
+    url = h->alloc(cx, cap);
+    if (url == NULL)
+        return SX_E_LIMIT;
+    snprintf(url, cap, "%s/%s", st->api, rest);
+    sxp_buf_init(&q, cx);
+    sxp_buf_raw(&q, query.ptr != NULL ? query.ptr : "", query.len);
+    if (st->json)
+        sxp_buf_raw(&q, query.len > 0 ? "&output_format=JSON" : "output_format=JSON",
+                    query.len > 0 ? 19 : 18);
+    if (q.rc != SX_OK)
+        return h->fail(cx, q.rc, "query too long");
+    hr.url = sx_cstr(url);
+    hr.query = (sx_str){ q.p != NULL ? q.p : "", q.len };
+    rc = h->http(cx, &hr, &resp);
+    if (rc == SX_E_AUTH)
+        return h->fail(cx, rc, "PrestaShop refused the Webservice key for %s (check the key, "
+                       "that it is active, and that the server passes the Authorization "
+                       "header: CGIPassAuth On)", rest);
+    if (rc != SX_OK)
+        return rc;
+    text = resp->body;
+    if (!st->json || (text.len > 0 && text.ptr[0] == '<')) {
+        sxp_buf_init(&conv, cx);
+        rc = presta_xml_to_json(text.ptr, text.len, &conv, &why);
+        /* Refused whole (nothing of it is emitted). A proxy or a PHP error can garble one
+         * answer: transient, so the engine tries the page again later. */
+        if (rc != SX_OK || (rc = sxp_buf_done(&conv, &text)) != SX_OK)
+            return h->fail(cx, SX_E_TRANSIENT, "PrestaShop's %s answer is not usable XML: %s",
+                           rest, why != NULL ? why : "conversion failed");
+    }
+    if (text.len == 2 && memcmp(text.ptr, "[]", 2) == 0)
+        text = SX_STR("{}");                   /* PrestaShop's empty list */
+    if (h->json_parse(cx, text, doc) != SX_OK || h->json_type(*doc) != SX_JSON_OBJECT)
+        return h->fail(cx, SX_E_TRANSIENT, "PrestaShop's %s answer is not a JSON object", rest);
+    return SX_OK;
+}
+
+/* ids of a page's records joined with '|' for an OR filter: "[1|2|3]". */
+static int
+id_filter(sx_ctx *cx, const sx_json *list, const char *key, struct sxp_buf *out)
+{
+    const sx_host_api *h = cx->host;
+    size_t             i, n = h->json_length(list), k = 0;
+    int64_t            id;
+    char               num[24];
+
+    sxp_buf_raw(out, "[", 1);
+    for (i = 0; i < n && i < PRESTA_MAX_ITEMS; i++) {
+        if (h->json_int64(h->json_get(h->json_at(list, i), key), &id) != SX_OK || id <= 0)
+            continue;
+        snprintf(num, sizeof(num), "%s%lld", k++ ? "|" : "", (long long)id);
+        sxp_buf_raw(out, num, strlen(num));
+    }
+    sxp_buf_raw(out, "]", 1);
+    return out->rc;
+}
+
+/* Every record of `resource` whose `key` is one of the page's ids (one request). */
+static int
+join(sx_ctx *cx, const char *resource, const char *key, const sx_json *page, const sx_json **out)
+{
+    const sx_host_api *h = cx->host;
+    struct sxp_buf     q;
+    const sx_json     *doc;
+    int                rc;
+
+    *out = NULL;
+    sxp_buf_init(&q, cx);
+    SXP_RAW(&q, "display=full&limit=0,5000&filter[");
+    sxp_buf_raw(&q, key, strlen(key));
+    SXP_RAW(&q, "]=");
+    if ((rc = id_filter(cx, page, "id", &q)) != SX_OK)
+        return h->fail(cx, rc, "too many ids to join");
+    if ((rc = presta_get(cx, resource, (sx_str){ q.p, q.len }, &doc)) != SX_OK)
+        return rc;
+    *out = h->json_get(doc, resource);
+    return SX_OK;
+}
+
+/* The records of `list` whose `key` equals `id` (a JSON array in the arena). */
+static const sx_json *
+matching(sx_ctx *cx, const sx_json *list, const char *key, int64_t id)
+{
+    const sx_host_api *h = cx->host;
+    struct sxp_buf     b;
+    const sx_json     *out = NULL;
+    sx_str             text;
+    size_t             i, n = h->json_length(list), k = 0;
+    int64_t            v;
+
+    sxp_buf_init(&b, cx);
+    SXP_RAW(&b, "[");
+    for (i = 0; i < n && i < PRESTA_MAX_ITEMS * 4; i++) {
+        const sx_json *r = h->json_at(list, i);
+
+        if (h->json_int64(h->json_get(r, key), &v) != SX_OK || v != id ||
+            h->json_text(cx, r, &text) != SX_OK)
+            continue;
+        if (k++ > 0)
+            SXP_RAW(&b, ",");
+        sxp_buf_raw(&b, text.ptr, text.len);
+    }
+    SXP_RAW(&b, "]");
+    if (sxp_buf_done(&b, &text) == SX_OK)
+        (void)h->json_parse(cx, text, &out);
+    return out;
+}
+
+/* {"<id>":"<iso>"...} of countries or currencies (one request). */
+static int
+codes(sx_ctx *cx, const char *resource, const char *field, const sx_json **out)
+{
+    const sx_host_api *h = cx->host;
+    const sx_json     *doc, *list;
+    struct sxp_buf     b;
+    sx_str             code, text;
+    size_t             i, n;
+    int64_t            id;
+    char               q[80], num[24];
+    int                rc;
+
+    snprintf(q, sizeof(q), "display=[id,%s]&limit=0,1000", field);
+    if ((rc = presta_get(cx, resource, sx_cstr(q), &doc)) != SX_OK)
+        return rc;
+    list = h->json_get(doc, resource);
+    n = h->json_length(list);
+    sxp_buf_init(&b, cx);
+    sxp_jb_obj(&b);
+    for (i = 0; i < n && i < 1000; i++) {
+        const sx_json *r = h->json_at(list, i);
+
+        if (h->json_int64(h->json_get(r, "id"), &id) != SX_OK ||
+            h->json_string(h->json_get(r, field), &code) != SX_OK)
+            continue;
+        snprintf(num, sizeof(num), "%lld", (long long)id);
+        sxp_jb_key(&b, num);
+        sxp_jb_str(&b, code);
+    }
+    sxp_jb_obj_end(&b);
+    if ((rc = sxp_buf_done(&b, &text)) != SX_OK || h->json_parse(cx, text, out) != SX_OK)
+        return h->fail(cx, SX_E_PROTOCOL, "%s of the shop cannot be read", resource);
+    return SX_OK;
+}
+
+static const char *
+resource_of(uint32_t entity)
+{
+    switch (entity) {
+    case SX_ENTITY_CUSTOMER: return "customers";
+    case SX_ENTITY_PRODUCT:  return "products";
+    case SX_ENTITY_ORDER:    return "orders";
+    default:                 return NULL;
+    }
+}
+
+/*
+ * The cursor: "d=<date_upd of the last record>;s=<records of that second already read>".
+ * The next page asks for date_upd >= d, sorted by date_upd then id, from offset s: records
+ * sharing one second (a merchant's bulk edit touches hundreds) are read in id order without
+ * repeating or skipping, and no page depends on the position of records before it.
+ */
+static int
+cursor_parse(sx_str c, char date[20], uint32_t *skip)
+{
+    unsigned long s;
+
+    if (c.len < 25 || c.len > 60 || memcmp(c.ptr, "d=", 2) != 0 || c.ptr[21] != ';' ||
+        memcmp(c.ptr + 22, "s=", 2) != 0)
+        return SX_E_INVALID;
+    memcpy(date, c.ptr + 2, 19);
+    date[19] = '\0';
+    {
+        char num[24];
+
+        snprintf(num, sizeof(num), "%.*s", (int)(c.len - 24), c.ptr + 24);
+        s = strtoul(num, NULL, 10);
+    }
+    if (s > 10000000)
+        return SX_E_INVALID;
+    *skip = (uint32_t)s;
+    return SX_OK;
+}
+
+static int
+presta_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
+{
+    const sx_host_api  *h = cx->host;
+    struct presta_inst *st = cx->state;
+    const char         *resource = resource_of(req->entity);
+    const sx_json      *doc, *list, *joined1 = NULL, *joined2 = NULL, *lookup = NULL;
+    struct sxp_buf      q, one;
+    sx_str              canon, d, currency = SX_STR_NULL;
+    char                from[20] = "", last[20] = "", num[64], *next;
+    uint32_t            count = req->page_size, skip = 0, same = 0;
+    size_t              i, n;
+    int64_t             id;
+    int                 rc;
+
+    if (resource == NULL)
+        return h->fail(cx, SX_E_UNSUPPORTED, "PrestaShop does not list %s",
+                       sx_entity_name(req->entity));
+    if (count == 0 || count > PRESTA_MAX_PAGE)
+        count = PRESTA_MAX_PAGE;
+    if (req->cursor.len > 0) {
+        if (cursor_parse(req->cursor, from, &skip) != SX_OK)
+            return h->fail(cx, SX_E_INVALID, "bad cursor for PrestaShop %s", resource);
+    } else if (req->updated_since_ms > 0) {
+        presta_local_format(req->updated_since_ms, st->utc_offset_min, from);
+    }
+    sxp_buf_init(&q, cx);
+    /* 3.3: date filters need date=1; dates are shop-local. */
+    SXP_RAW(&q, "display=full&date=1&sort=[date_upd_ASC,id_ASC]");
+    if (from[0] != '\0') {
+        SXP_RAW(&q, "&filter[date_upd]=[");
+        sxp_form_encode(&q, sx_cstr(from));
+        SXP_RAW(&q, ",9999-12-31%2023:59:59]");
+    }
+    snprintf(num, sizeof(num), "&limit=%u,%u", skip, count);
+    sxp_buf_raw(&q, num, strlen(num));
+    if (q.rc != SX_OK)
+        return h->fail(cx, q.rc, "query too long");
+    if ((rc = presta_get(cx, resource, (sx_str){ q.p, q.len }, &doc)) != SX_OK)
+        return rc;
+    list = h->json_get(doc, resource);
+    n = h->json_length(list);
+    if (n > count)
+        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop sent %zu %s for a page of %u", n,
+                       resource, count);
+    if (n > 0) {
+        switch (req->entity) {
+        case SX_ENTITY_CUSTOMER:
+            if ((rc = join(cx, "addresses", "id_customer", list, &joined1)) != SX_OK)
+                return rc;
+            /* Countries name the addresses' id_country; a key that may not read them (or a
+             * shop without the resource) gives addresses without a country code. */
+            if (codes(cx, "countries", "iso_code", &lookup) != SX_OK)
+                lookup = NULL;
+            break;
+        case SX_ENTITY_PRODUCT:
+            if ((rc = join(cx, "combinations", "id_product", list, &joined1)) != SX_OK ||
+                (rc = join(cx, "stock_availables", "id_product", list, &joined2)) != SX_OK ||
+                (rc = codes(cx, "currencies", "iso_code", &lookup)) != SX_OK)
+                return rc;
+            /* The shop's default currency: the first one (PS_CURRENCY_DEFAULT needs the
+             * configurations resource, which a key rarely may read). */
+            if (h->json_string(h->json_get(lookup, "1"), &currency) != SX_OK)
+                return h->fail(cx, SX_E_PROTOCOL, "the shop has no currency 1");
+            break;
+        default:
+            if ((rc = join(cx, "order_details", "id_order", list, &joined1)) != SX_OK ||
+                (rc = codes(cx, "currencies", "iso_code", &lookup)) != SX_OK)
+                return rc;
+            break;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        const sx_json *r = h->json_at(list, i);
+
+        if (h->json_int64(h->json_get(r, "id"), &id) != SX_OK)
+            return h->fail(cx, SX_E_PROTOCOL, "a PrestaShop %s record without an id", resource);
+        sxp_buf_init(&one, cx);
+        switch (req->entity) {
+        case SX_ENTITY_CUSTOMER:
+            rc = presta_map_customer(cx, r, matching(cx, joined1, "id_customer", id), lookup,
+                                     st->lang_id, st->utc_offset_min, &one);
+            break;
+        case SX_ENTITY_PRODUCT: {
+            const sx_json *combos = matching(cx, joined1, "id_product", id);
+
+            rc = presta_map_product(cx, r, h->json_length(combos) > 0 ? combos : NULL,
+                                    matching(cx, joined2, "id_product", id), currency,
+                                    st->lang_id, st->utc_offset_min, &one);
+            break;
+        }
+        default: {
+            int64_t cur_id = 0;
+            char    key[24];
+            sx_str  cur = SX_STR_NULL;
+
+            (void)h->json_int64(h->json_get(r, "id_currency"), &cur_id);
+            snprintf(key, sizeof(key), "%lld", (long long)cur_id);
+            if (h->json_string(h->json_get(lookup, key), &cur) != SX_OK)
+                return h->fail(cx, SX_E_PROTOCOL, "order %lld has unknown currency %lld",
+                               (long long)id, (long long)cur_id);
+            rc = presta_map_order(cx, r, matching(cx, joined1, "id_order", id), cur,
+                                  st->utc_offset_min, &one);
+            break;
+        }
+        }
+        if (rc == SX_OK)
+            rc = sxp_buf_done(&one, &canon);
+        if (rc != SX_OK)
+            return rc;
+        if ((rc = h->emit(cx, req->entity, canon)) != SX_OK)
+            return rc;
+        /* Where the next page starts. */
+        if (h->json_string(h->json_get(r, "date_upd"), &d) == SX_OK && d.len == 19) {
+            if (memcmp(d.ptr, last, 19) == 0) {
+                same++;
+            } else {
+                memcpy(last, d.ptr, 19);
+                same = 1;
+            }
+        }
+    }
+    if (n == count && last[0] != '\0') {
+        /* Still in the second the page started in: count what was read of it before. */
+        if (strcmp(last, from) == 0)
+            same += skip;
+        next = h->alloc(cx, 64);
+        if (next == NULL)
+            return SX_E_LIMIT;
+        snprintf(next, 64, "d=%s;s=%u", last, same);
+        res->next_cursor = sx_cstr(next);
+        res->has_more = 1;
+    }
+    return SX_OK;
+}
+
+/* ---- test -------------------------------------------------------------------------------------- */
+
+static int
+presta_test_connection(sx_ctx *cx)
+{
+    static const char *need[] = { "customers", "addresses", "products",
+                                  "combinations", "stock_availables", "orders",
+                                  "order_details", "currencies", NULL };
+    const sx_host_api *h = cx->host;
+    const sx_json     *doc, *api, *r;
+    sx_str             v;
+    char               missing[512] = "";
+    size_t             i;
+    int                rc;
+
+    if ((rc = presta_get(cx, "", SX_STR_NULL, &doc)) != SX_OK)
+        return rc;
+    /* {"customers":{"get":true,...},...} (JSON, and XML converted to the same shape). */
+    api = h->json_get(doc, "api") != NULL ? h->json_get(doc, "api") : doc;
+    for (i = 0; need[i] != NULL; i++) {
+        int ok = 0;
+
+        r = h->json_get(api, need[i]);
+        if (h->json_bool(h->json_get(r, "get"), &ok) != SX_OK)
+            ok = h->json_string(h->json_get(r, "get"), &v) == SX_OK && sx_str_eq_cstr(v, "true");
+        if (!ok) {
+            if (strlen(missing) + strlen(need[i]) + 3 < sizeof(missing))
+                snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+                         missing[0] ? ", " : "", need[i]);
+        }
+    }
+    if (missing[0] != '\0')
+        return h->fail(cx, SX_E_AUTH, "the Webservice key may not read: %s (give it GET on "
+                       "these resources in Advanced Parameters > Webservice)", missing);
+    return SX_OK;
+}
+
+/* ---- descriptor -------------------------------------------------------------------------------- */
+
+static const sx_entity_ops presta_customers = {
+    .hdr = SX_HEADER_INIT(sx_entity_ops), .entity = SX_ENTITY_CUSTOMER,
+    .directions = SX_DIR_IMPORT, .list = presta_list,
+};
+static const sx_entity_ops presta_products = {
+    .hdr = SX_HEADER_INIT(sx_entity_ops), .entity = SX_ENTITY_PRODUCT,
+    .directions = SX_DIR_IMPORT, .list = presta_list,
+};
+static const sx_entity_ops presta_orders = {
+    .hdr = SX_HEADER_INIT(sx_entity_ops), .entity = SX_ENTITY_ORDER,
+    .directions = SX_DIR_IMPORT, .list = presta_list,
+};
+static const sx_entity_ops *presta_entities[] = { &presta_customers, &presta_products,
+                                                  &presta_orders, NULL };
+
+static const sx_auth_ops presta_auth = {
+    .hdr      = SX_HEADER_INIT(sx_auth_ops),
+    .apply    = SX_APPLY_BASIC,          /* 3.1: Basic base64("KEY:") */
+    .user_key = "webservice_key",
+};
+
+static const sx_connector prestashop = {
+    .hdr             = SX_HEADER_INIT(sx_connector),
+    .id              = "prestashop",
+    .display_name    = "PrestaShop",
+    .version         = "0.1.0",
+    .license         = "MIT",
+    .auth_kind       = SX_AUTH_BASIC,
+    .caps            = SX_CAP_INCREMENTAL,
+    .config          = presta_config,
+    .entities        = presta_entities,
+    .auth            = &presta_auth,
+    .instance_new    = presta_instance_new,
+    .instance_free   = presta_instance_free,
+    .test_connection = presta_test_connection,
+};
+
+SX_CONNECTOR_DEFINE(prestashop)

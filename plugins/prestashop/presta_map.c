@@ -1,0 +1,1131 @@
+/*
+ * PrestaShop connector: Webservice records (the output_format=JSON shape, presta_internal.h)
+ * to canonical records (sdk/MODEL.md). Pure translation through the host's JSON services;
+ * no HTTP here, so the unit test and the fuzz target run every function of this file on
+ * arbitrary bytes.
+ *
+ * Conventions of the mapping (MODEL.md section 1, platforms.md section 3):
+ *  - PrestaShop writes every field, empty ones as "": an empty top-level string is sent as
+ *    null ("explicitly empty"); inside nested objects (addresses, lines) it is left out;
+ *  - money: decimal strings with six decimals ("19.990000") through sx_money_parse with the
+ *    currency's exponent, never a double, rounded half away from zero (a tax-excluded price
+ *    computed from a tax-included one has more decimals than the currency);
+ *  - times: date_add/date_upd are naive shop-local "YYYY-MM-DD HH:MM:SS" (platforms.md 3.3),
+ *    turned into UTC with presta_local_ms and the shop's offset; "0000-00-00 00:00:00" is
+ *    PrestaShop's "never";
+ *  - ids: integers or digit strings, written as decimal strings;
+ *  - multilingual fields ([{"id":"1","value":".."}]): the instance's language, else the
+ *    first; every language stays in "raw".
+ */
+#include "presta_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define PRESTA_MAX_QTY  100000000    /* a line quantity beyond this is not a sale */
+
+/* ---- reading PrestaShop JSON ----------------------------------------------------------------- */
+
+/* A string member; 1 with *out set (maybe empty), else 0. */
+static int
+get_str(const sx_host_api *h, const sx_json *o, const char *key, sx_str *out)
+{
+    return h->json_string(h->json_get(o, key), out) == SX_OK;
+}
+
+static int
+get_nonempty(const sx_host_api *h, const sx_json *o, const char *key, sx_str *out)
+{
+    return get_str(h, o, key, out) && out->len > 0;
+}
+
+static void
+put_sx(struct sxp_buf *b, const char *ckey, sx_str s)
+{
+    sxp_jb_key(b, ckey);
+    sxp_jb_str(b, s);
+}
+
+static void
+put_i64(struct sxp_buf *b, const char *ckey, int64_t v)
+{
+    sxp_jb_key(b, ckey);
+    sxp_jb_i64(b, v);
+}
+
+/* A top-level string member with MODEL.md's absent/null rule: "" and null are sent as null,
+ * absent (not asked for with display=[..]) stays absent. */
+static void
+copy_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
+         const char *ckey)
+{
+    const sx_json *v = h->json_get(o, pkey);
+    sx_str         s;
+
+    if (h->json_string(v, &s) == SX_OK && s.len > 0) {
+        put_sx(b, ckey, s);
+    } else if (h->json_type(v) == SX_JSON_NULL || h->json_type(v) == SX_JSON_STRING) {
+        sxp_jb_key(b, ckey);
+        sxp_jb_null(b);
+    }
+}
+
+/* Put a member only when it is a non-empty string (inside nested objects). */
+static void
+put_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
+        const char *ckey)
+{
+    sx_str s;
+
+    if (get_nonempty(h, o, pkey, &s))
+        put_sx(b, ckey, s);
+}
+
+/* A non-negative integer (JSON integer or digit string): 1 with *out set, else 0. */
+static int
+get_id(const sx_host_api *h, const sx_json *o, const char *key, int64_t *out)
+{
+    const sx_json *v = h->json_get(o, key);
+
+    return v != NULL && h->json_int64(v, out) == SX_OK && *out >= 0;
+}
+
+/* A positive id as decimal text in the call arena. */
+static int
+id_str(sx_ctx *cx, int64_t id, sx_str *out)
+{
+    char *s;
+    int   n;
+
+    if (id <= 0)
+        return 0;
+    s = cx->host->alloc(cx, 24);
+    if (s == NULL)
+        return 0;
+    n = snprintf(s, 24, "%lld", (long long)id);
+    out->ptr = s;
+    out->len = (size_t)n;
+    return 1;
+}
+
+/* A combination's variant id, "<product id>-<combination id>": combinations and products
+ * are numbered apart, so a bare combination id could equal a simple product's variant id. */
+static int
+combo_str(sx_ctx *cx, int64_t pid, int64_t cid, sx_str *out)
+{
+    char *s;
+    int   n;
+
+    if (pid <= 0 || cid <= 0)
+        return 0;
+    s = cx->host->alloc(cx, 48);
+    if (s == NULL)
+        return 0;
+    n = snprintf(s, 48, "%lld-%lld", (long long)pid, (long long)cid);
+    out->ptr = s;
+    out->len = (size_t)n;
+    return 1;
+}
+
+/* A positive id member as decimal text. */
+static int
+id_text(sx_ctx *cx, const sx_json *o, const char *key, sx_str *out)
+{
+    int64_t id;
+
+    return get_id(cx->host, o, key, &id) && id_str(cx, id, out);
+}
+
+/* A record's own id, checked. */
+static int
+record_id(sx_ctx *cx, const sx_json *rec, const char *what, int64_t *id, sx_str *out)
+{
+    const sx_host_api *h = cx->host;
+
+    if (h->json_type(rec) != SX_JSON_OBJECT)
+        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop sent a %s that is not an object", what);
+    if (!get_id(h, rec, "id", id) || !id_str(cx, *id, out))
+        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop sent a %s without a valid id", what);
+    return SX_OK;
+}
+
+/* PrestaShop's booleans: "1"/"0", or 1/0, true/false from a converter. 1 with *out set. */
+static int
+get_flag(const sx_host_api *h, const sx_json *o, const char *key, int *out)
+{
+    const sx_json *v = h->json_get(o, key);
+    int64_t        n;
+    sx_str         s;
+
+    if (h->json_bool(v, out) == SX_OK)
+        return 1;
+    if (h->json_string(v, &s) == SX_OK && s.len == 0) {
+        *out = 0;                      /* "default_on":"" is how a false is written */
+        return 1;
+    }
+    if (h->json_int64(v, &n) == SX_OK && (n == 0 || n == 1)) {
+        *out = (int)n;
+        return 1;
+    }
+    return 0;
+}
+
+static int
+add64(int64_t *acc, int64_t v)
+{
+    return !__builtin_add_overflow(*acc, v, acc);
+}
+
+static int
+currency_ok(sx_str c)
+{
+    return c.len == 3 && c.ptr[0] >= 'A' && c.ptr[0] <= 'Z' && c.ptr[1] >= 'A' &&
+           c.ptr[1] <= 'Z' && c.ptr[2] >= 'A' && c.ptr[2] <= 'Z';
+}
+
+/* An optional array argument or member bounded by PRESTA_MAX_ITEMS: *n its length (0 when
+ * absent or null). Something else than an array is an error. SX_OK, or a code after fail(). */
+static int
+check_arr(sx_ctx *cx, const sx_json *arr, const char *name, const char *where, size_t *n)
+{
+    const sx_host_api *h = cx->host;
+    uint32_t           t = h->json_type(arr);
+
+    *n = 0;
+    if (arr == NULL || t == SX_JSON_NULL || t == SX_JSON_ABSENT)
+        return SX_OK;
+    if (t != SX_JSON_ARRAY) {
+        sx_str s;
+
+        if (h->json_string(arr, &s) == SX_OK && s.len == 0)
+            return SX_OK;              /* how a converter may write an empty association */
+        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s: %s is not a list", where, name);
+    }
+    *n = h->json_length(arr);
+    if (*n > PRESTA_MAX_ITEMS)
+        return h->fail(cx, SX_E_LIMIT, "PrestaShop %s has %zu %s, more than %d", where, *n,
+                       name, PRESTA_MAX_ITEMS);
+    return SX_OK;
+}
+
+/* The record as received, in `raw`: every language of every multilingual field with it. */
+static int
+put_raw(struct sxp_buf *b, sx_ctx *cx, const sx_json *rec)
+{
+    sx_str raw;
+
+    if (cx->host->json_text(cx, rec, &raw) != SX_OK)
+        return cx->host->fail(cx, SX_E_LIMIT, "PrestaShop record could not be kept as raw");
+    sxp_jb_key(b, SX_K_RAW);
+    sxp_jb_json(b, raw);
+    return SX_OK;
+}
+
+static int
+finish(struct sxp_buf *b, sx_ctx *cx, const char *where)
+{
+    if (b->rc == SX_E_PROTOCOL)
+        return cx->host->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has text that is not valid "
+                              "UTF-8", where);
+    if (b->rc != SX_OK)
+        return cx->host->fail(cx, b->rc, "PrestaShop %s is too large or too deep to "
+                              "translate", where);
+    return SX_OK;
+}
+
+/* ---- multilingual fields --------------------------------------------------------------------- */
+
+/* The language id of one [{"id":"1","value":".."}] entry, or -1. */
+static int64_t
+lang_of(const sx_host_api *h, const sx_json *e)
+{
+    int64_t id;
+
+    return get_id(h, e, "id", &id) ? id : -1;
+}
+
+int
+presta_lang_text(sx_ctx *cx, const sx_json *field, int lang_id, sx_str *out)
+{
+    const sx_host_api *h = cx->host;
+    size_t             i, n;
+    sx_str             s;
+    int                have_first = 0;
+
+    if (field == NULL)
+        return SX_E_NOT_FOUND;
+    if (h->json_string(field, out) == SX_OK)
+        return out->len > 0 ? SX_OK : SX_E_NOT_FOUND;
+    /* A converter may give a single language as one object rather than a list of one. */
+    if (h->json_type(field) == SX_JSON_OBJECT)
+        return get_nonempty(h, field, "value", out) ? SX_OK : SX_E_NOT_FOUND;
+    if (h->json_type(field) != SX_JSON_ARRAY)
+        return SX_E_NOT_FOUND;
+    n = h->json_length(field);
+    if (n > PRESTA_MAX_ITEMS)
+        n = PRESTA_MAX_ITEMS;          /* there are not that many languages: look no further */
+    for (i = 0; i < n; i++) {
+        const sx_json *e = h->json_at(field, i);
+
+        if (!get_nonempty(h, e, "value", &s))
+            continue;                  /* an untranslated language: the fallback then */
+        if (lang_of(h, e) == lang_id) {
+            *out = s;
+            return SX_OK;
+        }
+        if (!have_first) {
+            *out = s;
+            have_first = 1;
+        }
+    }
+    return have_first ? SX_OK : SX_E_NOT_FOUND;
+}
+
+/* ---- times ----------------------------------------------------------------------------------- */
+
+/* A shop-local time member in ms UTC. SX_OK, SX_E_NOT_FOUND (absent, null, "" or PrestaShop's
+ * zero date) or SX_E_INVALID. */
+static int
+local_ms(sx_ctx *cx, const sx_json *o, const char *key, int utc_offset_min, int64_t *out)
+{
+    const sx_host_api *h = cx->host;
+    const sx_json     *v = h->json_get(o, key);
+    sx_str             s;
+
+    if (v == NULL || h->json_type(v) == SX_JSON_NULL)
+        return SX_E_NOT_FOUND;
+    if (h->json_string(v, &s) != SX_OK)
+        return SX_E_INVALID;
+    if (s.len == 0 || (s.len >= 10 && memcmp(s.ptr, "0000-00-00", 10) == 0))
+        return SX_E_NOT_FOUND;
+    return presta_local_ms(s, utc_offset_min, out) == SX_OK ? SX_OK : SX_E_INVALID;
+}
+
+/* The last change: date_upd, else date_add (a record never updated). */
+static int
+record_modified(sx_ctx *cx, const sx_json *rec, int utc_offset_min, const char *where,
+                int64_t *out)
+{
+    const sx_host_api *h = cx->host;
+    const char        *key = "date_upd";
+    int                rc = local_ms(cx, rec, key, utc_offset_min, out);
+
+    if (rc == SX_E_NOT_FOUND) {
+        key = "date_add";
+        rc = local_ms(cx, rec, key, utc_offset_min, out);
+    }
+    if (rc == SX_OK)
+        return SX_OK;
+    if (rc == SX_E_NOT_FOUND)
+        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has neither date_upd nor date_add",
+                       where);
+    return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has an unreadable %s (not a shop-local "
+                   "\"YYYY-MM-DD HH:MM:SS\")", where, key);
+}
+
+static int
+put_ms(struct sxp_buf *b, sx_ctx *cx, const char *ckey, int64_t ms)
+{
+    sx_str t;
+
+    if (cx->host->time_format(cx, ms, &t) != SX_OK)
+        return cx->host->fail(cx, SX_E_LIMIT, "time %lld cannot be written", (long long)ms);
+    sxp_jb_key(b, ckey);
+    sxp_jb_str(b, t);
+    return SX_OK;
+}
+
+/* An optional shop-local time as a canonical one; present but unreadable is an error. */
+static int
+put_local(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, const char *pkey, const char *ckey,
+          int utc_offset_min, const char *where)
+{
+    int64_t ms;
+    int     rc = local_ms(cx, o, pkey, utc_offset_min, &ms);
+
+    if (rc == SX_E_NOT_FOUND)
+        return SX_OK;
+    if (rc != SX_OK)
+        return cx->host->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has an unreadable %s", where,
+                              pkey);
+    return put_ms(b, cx, ckey, ms);
+}
+
+/* ---- money and rates ------------------------------------------------------------------------- */
+
+/* Money in minor units. SX_OK, SX_E_NOT_FOUND (absent, null or "") or SX_E_INVALID. */
+static int
+money_of(const sx_host_api *h, const sx_json *v, int exp, int64_t *out)
+{
+    sx_str s;
+
+    if (v == NULL || h->json_type(v) == SX_JSON_NULL)
+        return SX_E_NOT_FOUND;
+    if (h->json_string(v, &s) != SX_OK)
+        return SX_E_INVALID;           /* the Webservice writes every amount as a string */
+    if (s.len == 0)
+        return SX_E_NOT_FOUND;
+    return sx_money_parse(s, exp, 1, out) == SX_OK ? SX_OK : SX_E_INVALID;
+}
+
+/* `o[key]` as money: required (absence is an error) or else 0 when absent; never negative
+ * unless `neg_ok`. The message names the record and field, and quotes a short printable bad
+ * value. */
+static int
+read_money(sx_ctx *cx, const sx_json *o, const char *key, int exp, int required, int neg_ok,
+           int64_t *out, const char *where)
+{
+    const sx_host_api *h = cx->host;
+    sx_str             s = SX_STR_NULL;
+    size_t             i;
+    int                rc = money_of(h, h->json_get(o, key), exp, out);
+
+    if (rc == SX_E_NOT_FOUND && !required) {
+        *out = 0;
+        return SX_OK;
+    }
+    if (rc == SX_E_NOT_FOUND)
+        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has no %s", where, key);
+    if (rc == SX_OK && *out < 0 && !neg_ok)
+        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has a negative %s", where, key);
+    if (rc == SX_OK)
+        return SX_OK;
+    (void)h->json_string(h->json_get(o, key), &s);
+    for (i = 0; i < s.len && s.ptr[i] >= 0x20 && s.ptr[i] <= 0x7e && s.ptr[i] != '"'; i++)
+        ;
+    if (s.len > 0 && s.len <= 32 && i == s.len)
+        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has an unreadable %s \"" SX_STR_FMT
+                       "\" (not a decimal amount)", where, key, SX_STR_ARG(s));
+    return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has an unreadable %s (not a decimal "
+                   "amount)", where, key);
+}
+
+/* A percentage as PrestaShop writes it ("20.000", "5.500") in ppm, exactly. SX_OK or
+ * SX_E_INVALID. */
+static int
+percent_ppm(const sx_host_api *h, const sx_json *v, int64_t *out)
+{
+    char   buf[48];
+    sx_str t;
+    size_t i;
+
+    if (h->json_string(v, &t) != SX_OK || t.len == 0 || t.len > 32)
+        return SX_E_INVALID;
+    for (i = 0; i < t.len; i++) {
+        if ((t.ptr[i] < '0' || t.ptr[i] > '9') && t.ptr[i] != '.')
+            return SX_E_INVALID;
+    }
+    memcpy(buf, t.ptr, t.len);
+    memcpy(buf + t.len, "e-2", 3);
+    return sxp_rate_ppm((sx_str){ buf, t.len + 3 }, out) == SX_OK ? SX_OK : SX_E_INVALID;
+}
+
+/* ---- customer -------------------------------------------------------------------------------- */
+
+/* MODEL.md 2: an address with none of line1, city, postal_code, country_code is not sent. */
+static int
+addr_has_place(const sx_host_api *h, const sx_json *a, sx_str cc)
+{
+    sx_str s;
+
+    return get_nonempty(h, a, "address1", &s) || get_nonempty(h, a, "city", &s) ||
+           get_nonempty(h, a, "postcode", &s) || cc.len == 2;
+}
+
+/* The ISO code of an address's id_country through `countries` ({"<id>":"FR"}), upper case
+ * in `up`; an unknown country or one that is not two letters is left out. */
+static sx_str
+country_of(sx_ctx *cx, const sx_json *a, const sx_json *countries, char up[2])
+{
+    const sx_host_api *h = cx->host;
+    const sx_json     *v;
+    sx_str             key, cc;
+    int                i;
+
+    if (countries == NULL || !id_text(cx, a, "id_country", &key))
+        return SX_STR_NULL;
+    {
+        char k[24];
+
+        memcpy(k, key.ptr, key.len);
+        k[key.len] = '\0';
+        v = h->json_get(countries, k);
+    }
+    if (h->json_string(v, &cc) != SX_OK && !get_str(h, v, "iso_code", &cc))
+        return SX_STR_NULL;
+    if (cc.len != 2)
+        return SX_STR_NULL;
+    for (i = 0; i < 2; i++) {
+        up[i] = (cc.ptr[i] >= 'a' && cc.ptr[i] <= 'z') ? (char)(cc.ptr[i] - 32) : cc.ptr[i];
+        if (up[i] < 'A' || up[i] > 'Z')
+            return SX_STR_NULL;
+    }
+    return (sx_str){ up, 2 };
+}
+
+/* Does this address belong on the customer: an object, not soft-deleted, not another
+ * customer's (when a caller hands a whole page of addresses). */
+static int
+addr_usable(const sx_host_api *h, const sx_json *a, int64_t cid)
+{
+    int64_t owner;
+    int     del = 0;
+
+    if (h->json_type(a) != SX_JSON_OBJECT)
+        return 0;
+    if (get_flag(h, a, "deleted", &del) && del)
+        return 0;
+    return !get_id(h, a, "id_customer", &owner) || owner == cid;
+}
+
+static void
+put_address(struct sxp_buf *b, sx_ctx *cx, const sx_json *a, sx_str cc, const char *kind)
+{
+    const sx_host_api *h = cx->host;
+    sx_str             s;
+
+    sxp_jb_obj(b);
+    put_sx(b, SX_K_KIND, sx_cstr(kind));
+    put_str(b, h, a, "firstname", SX_K_FIRST_NAME);
+    put_str(b, h, a, "lastname", SX_K_LAST_NAME);
+    put_str(b, h, a, "company", SX_K_COMPANY_NAME);
+    if (get_nonempty(h, a, "phone", &s) || get_nonempty(h, a, "phone_mobile", &s))
+        put_sx(b, SX_K_PHONE, s);
+    put_str(b, h, a, "address1", SX_K_LINE1);
+    put_str(b, h, a, "address2", SX_K_LINE2);
+    put_str(b, h, a, "city", SX_K_CITY);
+    put_str(b, h, a, "postcode", SX_K_POSTAL_CODE);
+    if (cc.len == 2)
+        put_sx(b, SX_K_COUNTRY_CODE, cc);
+    sxp_jb_obj_end(b);
+}
+
+int
+presta_map_customer(sx_ctx *cx, const sx_json *c, const sx_json *addresses,
+                    const sx_json *countries, int lang_id, int utc_offset_min,
+                    struct sxp_buf *b)
+{
+    const sx_host_api *h = cx->host;
+    const sx_json     *vat_from = NULL;
+    char               where[64];
+    sx_str             id, s;
+    int64_t            cid, ms;
+    size_t             i, n;
+    int                rc, del = 0, n_put = 0;
+
+    (void)lang_id;                     /* a customer has no multilingual field */
+    if ((rc = record_id(cx, c, "customer", &cid, &id)) != SX_OK)
+        return rc;
+    snprintf(where, sizeof(where), "customer " SX_STR_FMT, SX_STR_ARG(id));
+    if ((rc = record_modified(cx, c, utc_offset_min, where, &ms)) != SX_OK)
+        return rc;
+
+    /* platforms.md 3.3: customers are soft-deleted (deleted=1) and still listed. */
+    if (get_flag(h, c, "deleted", &del) && del) {
+        sxp_jb_obj(b);
+        put_sx(b, SX_K_EXTERNAL_ID, id);
+        if ((rc = put_ms(b, cx, SX_K_UPDATED_AT, ms)) != SX_OK)
+            return rc;
+        sxp_jb_key(b, SX_K_DELETED);
+        sxp_jb_bool(b, 1);
+        sxp_jb_obj_end(b);
+        return finish(b, cx, where);
+    }
+
+    /* MODEL.md 3: at least one of email, names, company. */
+    if (!get_nonempty(h, c, "email", &s) && !get_nonempty(h, c, "firstname", &s) &&
+        !get_nonempty(h, c, "lastname", &s) && !get_nonempty(h, c, "company", &s))
+        return h->fail(cx, SX_E_REJECTED, "PrestaShop %s has no email, name or company: "
+                       "nothing to name it by", where);
+    if ((rc = check_arr(cx, addresses, "addresses", where, &n)) != SX_OK)
+        return rc;
+    if (countries != NULL && h->json_type(countries) != SX_JSON_OBJECT)
+        countries = NULL;
+
+    sxp_jb_obj(b);
+    put_sx(b, SX_K_EXTERNAL_ID, id);
+    if ((rc = put_ms(b, cx, SX_K_UPDATED_AT, ms)) != SX_OK ||
+        (rc = put_local(b, cx, c, "date_add", SX_K_CREATED_AT, utc_offset_min, where)) != SX_OK)
+        return rc;
+    copy_str(b, h, c, "email", SX_K_EMAIL);
+    copy_str(b, h, c, "firstname", SX_K_FIRST_NAME);
+    copy_str(b, h, c, "lastname", SX_K_LAST_NAME);
+    copy_str(b, h, c, "company", SX_K_COMPANY_NAME);
+    copy_str(b, h, c, "note", SX_K_NOTE);
+    if (addresses != NULL) {
+        /* The list is the customer's addresses now: the array says which exist. PrestaShop
+         * has no address kinds; the first is the one invoices go to. */
+        sxp_jb_key(b, SX_K_ADDRESSES);
+        sxp_jb_arr(b);
+        for (i = 0; i < n; i++) {
+            const sx_json *a = h->json_at(addresses, i);
+            char           up[2];
+            sx_str         cc;
+
+            if (!addr_usable(h, a, cid))
+                continue;
+            cc = country_of(cx, a, countries, up);
+            if (!addr_has_place(h, a, cc))
+                continue;
+            put_address(b, cx, a, cc, n_put == 0 ? "billing" : "other");
+            if (n_put == 0)
+                vat_from = a;
+            n_put++;
+        }
+        sxp_jb_arr_end(b);
+    }
+    /* siret is the company's registration number; a shop that asks for a VAT number keeps
+     * it on the address. The customer's own wins. */
+    if (get_nonempty(h, c, "siret", &s) || get_nonempty(h, vat_from, "vat_number", &s))
+        put_sx(b, SX_K_TAX_ID, s);
+    else
+        copy_str(b, h, c, "siret", SX_K_TAX_ID);
+    if ((rc = put_raw(b, cx, c)) != SX_OK)
+        return rc;
+    sxp_jb_obj_end(b);
+    return finish(b, cx, where);
+}
+
+/* ---- product --------------------------------------------------------------------------------- */
+
+/* The stock of (product, attribute) in stock_availables: 1 with *out set, 0 when there is
+ * none (not tracked: the key stays absent), or a code after fail(). The first entry wins: in
+ * a multishop, entries are per shop or shop group, not locations to add up. */
+static int
+stock_of(sx_ctx *cx, const sx_json *stocks, size_t n, int64_t pid, int64_t attr,
+         const char *where, int64_t *out)
+{
+    const sx_host_api *h = cx->host;
+    size_t             i;
+
+    for (i = 0; i < n; i++) {
+        const sx_json *st = h->json_at(stocks, i);
+        const sx_json *q;
+        int64_t        a, p;
+
+        if (h->json_type(st) != SX_JSON_OBJECT)
+            return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has a stock_available that is "
+                           "not an object", where);
+        if (!get_id(h, st, "id_product_attribute", &a) || a != attr)
+            continue;
+        if (get_id(h, st, "id_product", &p) && p != pid)
+            continue;                  /* a page of stocks handed whole */
+        q = h->json_get(st, "quantity");
+        if (h->json_int64(q, out) != SX_OK || *out < -PRESTA_MAX_QTY || *out > PRESTA_MAX_QTY)
+            return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has an unreadable quantity in "
+                           "stock_available for attribute %lld", where, (long long)attr);
+        return 1;
+    }
+    return 0;
+}
+
+/* A variant's title from its option values, when they carry names ("Red / L"): the
+ * Webservice lists only their ids in associations, so a caller may add the names. */
+static int
+option_title(sx_ctx *cx, const sx_json *comb, int lang_id, const char *where, sx_str *out)
+{
+    const sx_host_api *h = cx->host;
+    const sx_json     *vals = h->json_get(h->json_get(comb, "associations"),
+                                          "product_option_values");
+    struct sxp_buf     t;
+    size_t             i, n;
+    int                rc;
+
+    if ((rc = check_arr(cx, vals, "product_option_values", where, &n)) != SX_OK)
+        return rc;
+    sxp_buf_init(&t, cx);
+    for (i = 0; i < n; i++) {
+        sx_str name;
+
+        if (presta_lang_text(cx, h->json_get(h->json_at(vals, i), "name"), lang_id, &name) !=
+                SX_OK)
+            continue;
+        if (t.len > 0)
+            sxp_buf_raw(&t, " / ", 3);
+        sxp_buf_raw(&t, name.ptr, name.len);
+    }
+    if (t.rc != SX_OK)
+        return h->fail(cx, t.rc, "PrestaShop %s has option values too long", where);
+    *out = (sx_str){ t.p, t.len };
+    return SX_OK;
+}
+
+/* Tax rules group 0 is "no tax"; a combination has the product's. */
+static void
+put_taxable(struct sxp_buf *b, const sx_host_api *h, const sx_json *p)
+{
+    int64_t tg;
+
+    if (get_id(h, p, "id_tax_rules_group", &tg)) {
+        sxp_jb_key(b, SX_K_TAXABLE);
+        sxp_jb_bool(b, tg != 0);
+    }
+}
+
+/* The variant of a simple product: the product's id (MODEL.md 4), its price and stock. */
+static int
+put_simple_variant(struct sxp_buf *b, sx_ctx *cx, const sx_json *p, sx_str id, int64_t pid,
+                   const sx_json *stocks, size_t n_stocks, int exp, const char *where)
+{
+    const sx_host_api *h = cx->host;
+    int64_t            price, stock;
+    int                rc;
+
+    if ((rc = read_money(cx, p, "price", exp, 1, 0, &price, where)) != SX_OK)
+        return rc;
+    sxp_jb_obj(b);
+    put_sx(b, SX_K_EXTERNAL_ID, id);
+    put_str(b, h, p, "reference", SX_K_SKU);
+    put_str(b, h, p, "ean13", SX_K_BARCODE);
+    put_i64(b, SX_K_PRICE_MINOR, price);
+    put_taxable(b, h, p);
+    rc = stock_of(cx, stocks, n_stocks, pid, 0, where, &stock);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        put_i64(b, SX_K_STOCK, stock);
+    put_i64(b, SX_K_POSITION, 1);
+    sxp_jb_obj_end(b);
+    return SX_OK;
+}
+
+/* One variant per combination. Its external id is "<product id>-<combination id>" (order rows
+ * carry product_id and product_attribute_id, so lines point at it the same way). */
+static int
+put_combinations(struct sxp_buf *b, sx_ctx *cx, const sx_json *p, int64_t pid,
+                 const sx_json *combs, size_t n, const sx_json *stocks, size_t n_stocks,
+                 int exp, int lang_id, const char *where)
+{
+    const sx_host_api *h = cx->host;
+    int64_t            base, *seen;
+    char               cwhere[112];
+    size_t             i, k;
+    int                rc;
+
+    if ((rc = read_money(cx, p, "price", exp, 1, 0, &base, where)) != SX_OK)
+        return rc;
+    seen = h->alloc(cx, n * sizeof(*seen));
+    if (seen == NULL)
+        return h->fail(cx, SX_E_LIMIT, "PrestaShop %s: out of memory", where);
+    for (i = 0; i < n; i++) {
+        const sx_json *cb = h->json_at(combs, i);
+        int64_t        coid, owner, impact, price, stock;
+        sx_str         cid, title;
+
+        if (h->json_type(cb) != SX_JSON_OBJECT || !get_id(h, cb, "id", &coid) ||
+            !combo_str(cx, pid, coid, &cid))
+            return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has a combination without an id",
+                           where);
+        snprintf(cwhere, sizeof(cwhere), "%s combination %lld", where, (long long)coid);
+        if (get_id(h, cb, "id_product", &owner) && owner != pid)
+            return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s belongs to product %lld", cwhere,
+                           (long long)owner);
+        for (k = 0; k < i; k++) {
+            if (seen[k] == coid)
+                return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s is listed twice", cwhere);
+        }
+        seen[i] = coid;
+        /* platforms.md 3.2: a combination's price is an impact on the base price. */
+        if ((rc = read_money(cx, cb, "price", exp, 0, 1, &impact, cwhere)) != SX_OK)
+            return rc;
+        price = base;
+        if (!add64(&price, impact))
+            return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has a price out of range", cwhere);
+        if (price < 0)
+            return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has a price impact below the "
+                           "product's price", cwhere);
+        if ((rc = option_title(cx, cb, lang_id, cwhere, &title)) != SX_OK)
+            return rc;
+        sxp_jb_obj(b);
+        put_sx(b, SX_K_EXTERNAL_ID, cid);
+        if (title.len > 0 || get_nonempty(h, cb, "reference", &title))
+            put_sx(b, SX_K_TITLE, title);
+        put_str(b, h, cb, "reference", SX_K_SKU);
+        put_str(b, h, cb, "ean13", SX_K_BARCODE);
+        put_i64(b, SX_K_PRICE_MINOR, price);
+        put_taxable(b, h, p);
+        rc = stock_of(cx, stocks, n_stocks, pid, coid, cwhere, &stock);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            put_i64(b, SX_K_STOCK, stock);
+        put_i64(b, SX_K_POSITION, (int64_t)i + 1);
+        sxp_jb_obj_end(b);
+    }
+    return SX_OK;
+}
+
+int
+presta_map_product(sx_ctx *cx, const sx_json *p, const sx_json *combinations,
+                   const sx_json *stocks, sx_str currency, int lang_id, int utc_offset_min,
+                   struct sxp_buf *b)
+{
+    const sx_host_api *h = cx->host;
+    char               where[64];
+    sx_str             id, s;
+    int64_t            pid, ms;
+    size_t             n_comb, n_stocks;
+    int                rc, exp, on;
+
+    if ((rc = record_id(cx, p, "product", &pid, &id)) != SX_OK)
+        return rc;
+    snprintf(where, sizeof(where), "product " SX_STR_FMT, SX_STR_ARG(id));
+    if (!currency_ok(currency))
+        return h->fail(cx, SX_E_INVALID, "the shop's currency is unknown: PrestaShop %s "
+                       "cannot be priced", where);
+    exp = sx_currency_exponent(currency);
+    if ((rc = record_modified(cx, p, utc_offset_min, where, &ms)) != SX_OK)
+        return rc;
+    if (presta_lang_text(cx, h->json_get(p, "name"), lang_id, &s) != SX_OK)
+        return h->fail(cx, SX_E_REJECTED, "PrestaShop %s has no name", where);
+    if ((rc = check_arr(cx, combinations, "combinations", where, &n_comb)) != SX_OK ||
+        (rc = check_arr(cx, stocks, "stock_availables", where, &n_stocks)) != SX_OK)
+        return rc;
+
+    sxp_jb_obj(b);
+    put_sx(b, SX_K_EXTERNAL_ID, id);
+    if ((rc = put_ms(b, cx, SX_K_UPDATED_AT, ms)) != SX_OK ||
+        (rc = put_local(b, cx, p, "date_add", SX_K_CREATED_AT, utc_offset_min, where)) != SX_OK)
+        return rc;
+    put_sx(b, SX_K_TITLE, s);
+    if (presta_lang_text(cx, h->json_get(p, "description"), lang_id, &s) == SX_OK) {
+        put_sx(b, SX_K_DESCRIPTION, s);
+    } else if (h->json_get(p, "description") != NULL) {
+        sxp_jb_key(b, SX_K_DESCRIPTION);
+        sxp_jb_null(b);
+    }
+    if (get_nonempty(h, p, "manufacturer_name", &s))
+        put_sx(b, SX_K_VENDOR, s);
+    if (get_flag(h, p, "active", &on))
+        put_sx(b, SX_K_STATUS, on ? SX_STR("active") : SX_STR("draft"));
+    put_sx(b, SX_K_CURRENCY, currency);
+
+    sxp_jb_key(b, SX_K_VARIANTS);
+    sxp_jb_arr(b);
+    /* A simple product, or one of type combinations without any yet: one variant carrying
+     * the product's id, its stock the entry with id_product_attribute 0 (platforms.md 3.2). */
+    if (n_comb == 0)
+        rc = put_simple_variant(b, cx, p, id, pid, stocks, n_stocks, exp, where);
+    else
+        rc = put_combinations(b, cx, p, pid, combinations, n_comb, stocks, n_stocks, exp,
+                              lang_id, where);
+    if (rc != SX_OK)
+        return rc;
+    sxp_jb_arr_end(b);
+    if ((rc = put_raw(b, cx, p)) != SX_OK)
+        return rc;
+    sxp_jb_obj_end(b);
+    return finish(b, cx, where);
+}
+
+/* ---- order ----------------------------------------------------------------------------------- */
+
+/*
+ * current_state -> (status, financial_status), for PrestaShop's default order states (ids of
+ * a fresh install; a shop may rename them, and add its own):
+ *
+ *   1  Awaiting check payment          open       pending
+ *   2  Payment accepted                open       paid
+ *   3  Processing in progress          open       paid
+ *   4  Shipped                         completed  paid
+ *   5  Delivered                       completed  paid
+ *   6  Canceled                        cancelled  voided     (cancelled_at = date_upd)
+ *   7  Refunded                        completed  refunded   (one refund of the whole total)
+ *   8  Payment error                   cancelled  voided     (cancelled_at = date_upd; as
+ *                                                             WooCommerce's "failed")
+ *   9  On backorder (paid)             open       paid
+ *   10 Awaiting bank wire payment      open       pending
+ *   11 Remote payment accepted         open       paid
+ *   12 On backorder (not paid)         open       pending
+ *   13 Awaiting Cash On Delivery       open       pending
+ *   other (a shop's own state)         open       paid when the order is valid ("valid":"1",
+ *                                                 which PrestaShop sets once a paid state is
+ *                                                 reached), else pending
+ */
+static void
+order_state(const sx_host_api *h, const sx_json *o, int64_t state, const char **status,
+            const char **fin)
+{
+    int valid = 0;
+
+    *status = "open";
+    *fin = "pending";
+    switch (state) {
+    case 1: case 10: case 12: case 13:
+        return;
+    case 2: case 3: case 9: case 11:
+        *fin = "paid";
+        return;
+    case 4: case 5:
+        *status = "completed";
+        *fin = "paid";
+        return;
+    case 6: case 8:
+        *status = "cancelled";
+        *fin = "voided";
+        return;
+    case 7:
+        *status = "completed";
+        *fin = "refunded";
+        return;
+    default:
+        if (get_flag(h, o, "valid", &valid) && valid)
+            *fin = "paid";
+        return;
+    }
+}
+
+/* The order_detail of an order row: the one whose id is the row's (order_rows[].id is
+ * id_order_detail), else the first unused one of the same product and attribute. */
+static const sx_json *
+detail_of(const sx_host_api *h, const sx_json *details, size_t n, uint8_t *used, int64_t oid,
+          int64_t rid, int64_t pid, int64_t aid)
+{
+    size_t i;
+    int    pass;
+
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < n; i++) {
+            const sx_json *d = h->json_at(details, i);
+            int64_t        v, dp, da;
+
+            if (used[i] || h->json_type(d) != SX_JSON_OBJECT)
+                continue;
+            if (get_id(h, d, "id_order", &v) && v != oid)
+                continue;              /* a page of details handed whole */
+            if (pass == 0 && (!get_id(h, d, "id", &v) || v != rid))
+                continue;
+            if (pass == 1 && (!get_id(h, d, "product_id", &dp) || dp != pid ||
+                              !get_id(h, d, "product_attribute_id", &da) || da != aid))
+                continue;
+            used[i] = 1;
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static int
+put_rows(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, int64_t oid, const sx_json *details,
+         int exp, const char *where)
+{
+    const sx_host_api *h = cx->host;
+    const sx_json     *rows = h->json_get(h->json_get(o, "associations"), "order_rows");
+    uint8_t           *used = NULL;
+    char               rwhere[112], dwhere[160];
+    size_t             i, n, n_det;
+    int                rc;
+
+    if ((rc = check_arr(cx, rows, "order_rows", where, &n)) != SX_OK ||
+        (rc = check_arr(cx, details, "order_details", where, &n_det)) != SX_OK)
+        return rc;
+    if (n_det > 0) {
+        used = h->alloc(cx, n_det);
+        if (used == NULL)
+            return h->fail(cx, SX_E_LIMIT, "PrestaShop %s: out of memory", where);
+        memset(used, 0, n_det);
+    }
+    for (i = 0; i < n; i++) {
+        const sx_json *r = h->json_at(rows, i);
+        const sx_json *d;
+        int64_t        rid, pid = 0, aid = 0, qty, unit, total, incl, excl, ppm;
+        sx_str         lid, s;
+
+        if (h->json_type(r) != SX_JSON_OBJECT || !get_id(h, r, "id", &rid) ||
+            !id_str(cx, rid, &lid))
+            return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has an order row without an id",
+                           where);
+        snprintf(rwhere, sizeof(rwhere), "%s row " SX_STR_FMT, where, SX_STR_ARG(lid));
+        if (h->json_int64(h->json_get(r, "product_quantity"), &qty) != SX_OK || qty < 1 ||
+            qty > PRESTA_MAX_QTY)
+            return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has no usable product_quantity "
+                           "(1 to %d)", rwhere, PRESTA_MAX_QTY);
+        if ((rc = read_money(cx, r, "unit_price_tax_excl", exp, 1, 0, &unit, rwhere)) != SX_OK)
+            return rc;
+        if (__builtin_mul_overflow(unit, qty, &total))
+            return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has an amount out of range",
+                           rwhere);
+        (void)get_id(h, r, "product_id", &pid);
+        (void)get_id(h, r, "product_attribute_id", &aid);
+
+        sxp_jb_obj(b);
+        put_sx(b, SX_K_EXTERNAL_ID, lid);
+        if (id_str(cx, pid, &s))
+            put_sx(b, SX_K_PRODUCT_EXTERNAL_ID, s);
+        /* The variant ids of presta_map_product: the combination, else the product. */
+        if (aid > 0 ? combo_str(cx, pid, aid, &s) : id_str(cx, pid, &s))
+            put_sx(b, SX_K_VARIANT_EXTERNAL_ID, s);
+        put_str(b, h, r, "product_reference", SX_K_SKU);
+        if (!get_nonempty(h, r, "product_name", &s))
+            s = SX_STR("Item");
+        put_sx(b, SX_K_TITLE, s);
+        put_i64(b, SX_K_QUANTITY, qty);
+        put_i64(b, SX_K_UNIT_PRICE_MINOR, unit);
+        put_i64(b, SX_K_TOTAL_MINOR, total);
+        d = n_det > 0 ? detail_of(h, details, n_det, used, oid, rid, pid, aid) : NULL;
+        if (d != NULL) {
+            /* The row's tax: its order_detail's rate, and the difference of its totals. */
+            snprintf(dwhere, sizeof(dwhere), "%s order_detail", rwhere);
+            if (percent_ppm(h, h->json_get(d, "tax_rate"), &ppm) != SX_OK)
+                return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has an unreadable tax_rate",
+                               dwhere);
+            if ((rc = read_money(cx, d, "total_price_tax_incl", exp, 1, 0, &incl, dwhere)) !=
+                    SX_OK ||
+                (rc = read_money(cx, d, "total_price_tax_excl", exp, 1, 0, &excl, dwhere)) !=
+                    SX_OK)
+                return rc;
+            if (incl < excl)
+                return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has total_price_tax_incl "
+                               "below total_price_tax_excl", dwhere);
+            put_i64(b, SX_K_TAX_MINOR, incl - excl);
+            sxp_jb_key(b, SX_K_TAXES);
+            sxp_jb_arr(b);
+            sxp_jb_obj(b);
+            put_i64(b, SX_K_RATE_PPM, ppm);
+            put_i64(b, SX_K_AMOUNT_MINOR, incl - excl);
+            sxp_jb_obj_end(b);
+            sxp_jb_arr_end(b);
+        }
+        sxp_jb_obj_end(b);
+    }
+    return SX_OK;
+}
+
+/* An order total pair: `key`_tax_excl, and its tax (`key`_tax_incl - excl). */
+static int
+read_pair(sx_ctx *cx, const sx_json *o, const char *incl_key, const char *excl_key, int exp,
+          const char *where, int64_t *excl, int64_t *tax)
+{
+    int64_t incl;
+    int     rc;
+
+    if ((rc = read_money(cx, o, excl_key, exp, 1, 0, excl, where)) != SX_OK ||
+        (rc = read_money(cx, o, incl_key, exp, 1, 0, &incl, where)) != SX_OK)
+        return rc;
+    if (incl < *excl)
+        return cx->host->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has %s below %s", where,
+                              incl_key, excl_key);
+    *tax = incl - *excl;
+    return SX_OK;
+}
+
+int
+presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details, sx_str currency,
+                 int utc_offset_min, struct sxp_buf *b)
+{
+    const sx_host_api *h = cx->host;
+    const char        *status, *fin;
+    char               where[64];
+    sx_str             id, s;
+    int64_t            oid, ms, state = 0, subtotal, discount, disc_tax, shipping, ship_tax;
+    int64_t            total_excl, tax, total;
+    int                rc, exp;
+
+    if ((rc = record_id(cx, o, "order", &oid, &id)) != SX_OK)
+        return rc;
+    snprintf(where, sizeof(where), "order " SX_STR_FMT, SX_STR_ARG(id));
+    if (!currency_ok(currency))
+        return h->fail(cx, SX_E_INVALID, "the currency of PrestaShop %s is unknown", where);
+    exp = sx_currency_exponent(currency);
+    if ((rc = record_modified(cx, o, utc_offset_min, where, &ms)) != SX_OK)
+        return rc;
+    if (!get_id(h, o, "current_state", &state))
+        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has no readable current_state", where);
+    /* platforms.md 3.2: totals both ways. Canonical amounts are tax-excluded, tax apart. */
+    if ((rc = read_money(cx, o, "total_products", exp, 1, 0, &subtotal, where)) != SX_OK ||
+        (rc = read_pair(cx, o, "total_discounts_tax_incl", "total_discounts_tax_excl", exp,
+                        where, &discount, &disc_tax)) != SX_OK ||
+        (rc = read_pair(cx, o, "total_shipping_tax_incl", "total_shipping_tax_excl", exp,
+                        where, &shipping, &ship_tax)) != SX_OK ||
+        (rc = read_pair(cx, o, "total_paid_tax_incl", "total_paid_tax_excl", exp, where,
+                        &total_excl, &tax)) != SX_OK)
+        return rc;
+    total = total_excl + tax;          /* total_paid_tax_incl, read above without overflow */
+    order_state(h, o, state, &status, &fin);
+
+    sxp_jb_obj(b);
+    put_sx(b, SX_K_EXTERNAL_ID, id);
+    if ((rc = put_ms(b, cx, SX_K_UPDATED_AT, ms)) != SX_OK ||
+        (rc = put_local(b, cx, o, "date_add", SX_K_CREATED_AT, utc_offset_min, where)) != SX_OK)
+        return rc;
+    if (get_nonempty(h, o, "reference", &s))
+        put_sx(b, SX_K_NUMBER, s);
+    put_sx(b, SX_K_STATUS, sx_cstr(status));
+    put_sx(b, SX_K_FINANCIAL_STATUS, sx_cstr(fin));
+    /* No cancellation time of its own: the last change is when it was cancelled. */
+    if (strcmp(status, "cancelled") == 0 && (rc = put_ms(b, cx, SX_K_CANCELLED_AT, ms)) != SX_OK)
+        return rc;
+    put_sx(b, SX_K_CURRENCY, currency);
+    sxp_jb_key(b, SX_K_TAXES_INCLUDED);
+    sxp_jb_bool(b, 0);
+    if (id_text(cx, o, "id_customer", &s)) {
+        sxp_jb_key(b, SX_K_CUSTOMER);
+        sxp_jb_obj(b);
+        put_sx(b, SX_K_EXTERNAL_ID, s);
+        sxp_jb_obj_end(b);
+    }
+
+    sxp_jb_key(b, SX_K_LINES);
+    sxp_jb_arr(b);
+    if ((rc = put_rows(b, cx, o, oid, details, exp, where)) != SX_OK)
+        return rc;
+    sxp_jb_arr_end(b);
+
+    /* Cart rules come as one total; their codes are in order_cart_rules, not read here. */
+    sxp_jb_key(b, SX_K_DISCOUNTS);
+    sxp_jb_arr(b);
+    if (discount > 0) {
+        sxp_jb_obj(b);
+        sxp_jb_key(b, SX_K_CODE);
+        sxp_jb_null(b);
+        put_sx(b, SX_K_TITLE, SX_STR("Discount"));
+        put_i64(b, SX_K_AMOUNT_MINOR, discount);
+        sxp_jb_obj_end(b);
+    }
+    sxp_jb_arr_end(b);
+    sxp_jb_key(b, SX_K_SHIPPING);
+    sxp_jb_arr(b);
+    if (shipping > 0 || ship_tax > 0) {
+        sxp_jb_obj(b);
+        put_sx(b, SX_K_TITLE, SX_STR("Shipping"));
+        put_i64(b, SX_K_AMOUNT_MINOR, shipping);
+        put_i64(b, SX_K_TAX_MINOR, ship_tax);
+        sxp_jb_obj_end(b);
+    }
+    sxp_jb_arr_end(b);
+
+    /* PrestaShop's refunds are order slips, not read here: a refunded order (state 7) is one
+     * refund of the whole amount, dated by the order's last change; a partial refund does not
+     * show. The refund's id is derived from the order's, so it is stable. */
+    if (state == 7) {
+        char rid[40];
+        int  len = snprintf(rid, sizeof(rid), SX_STR_FMT "-refund", SX_STR_ARG(id));
+
+        sxp_jb_key(b, SX_K_REFUNDS);
+        sxp_jb_arr(b);
+        if (total > 0) {
+            sxp_jb_obj(b);
+            put_sx(b, SX_K_EXTERNAL_ID, (sx_str){ rid, (size_t)len });
+            put_i64(b, SX_K_AMOUNT_MINOR, total);
+            if ((rc = put_ms(b, cx, SX_K_CREATED_AT, ms)) != SX_OK)
+                return rc;
+            sxp_jb_obj_end(b);
+        }
+        sxp_jb_arr_end(b);
+        put_i64(b, SX_K_REFUNDED_MINOR, total);
+    }
+    /* The platform's totals are authoritative (MODEL.md 5). Not sent: an order-level taxes[]
+     * (PrestaShop takes the discounts' tax off per rate in ways the order does not itemise;
+     * each line carries its own), and gift wrapping (total_wrapping_*), which is in the
+     * totals but has no line: such an order's total exceeds the sum of its parts. */
+    put_i64(b, SX_K_SUBTOTAL_MINOR, subtotal);
+    put_i64(b, SX_K_DISCOUNT_MINOR, discount);
+    put_i64(b, SX_K_SHIPPING_MINOR, shipping);
+    put_i64(b, SX_K_TAX_MINOR, tax);
+    put_i64(b, SX_K_TOTAL_MINOR, total);
+    (void)disc_tax;                    /* already out of total_paid_tax_incl - excl */
+    if ((rc = put_raw(b, cx, o)) != SX_OK)
+        return rc;
+    sxp_jb_obj_end(b);
+    return finish(b, cx, where);
+}
