@@ -7,8 +7,9 @@
  * mapping (presta_map.c) reads one shape. The key is the Basic-auth user with an empty
  * password, applied by the host.
  *
- * Not built yet (see docs/ARCHITECTURE.md section 9): export (XML writes from ?schema=blank),
- * the deletion sweep, and the poller defaults beyond the scheduler's 300 s.
+ * Export (presta_push.c): customers and products as XML built from the shop's own documents.
+ * Not built yet (see docs/ARCHITECTURE.md section 9): the deletion sweep, stock and
+ * combination prices on export.
  */
 #include "presta_internal.h"
 
@@ -498,11 +499,13 @@ presta_test_connection(sx_ctx *cx)
 
 static const sx_entity_ops presta_customers = {
     .hdr = SX_HEADER_INIT(sx_entity_ops), .entity = SX_ENTITY_CUSTOMER,
-    .directions = SX_DIR_IMPORT, .list = presta_list,
+    .directions = SX_DIR_IMPORT | SX_DIR_EXPORT, .list = presta_list,
+    .push = presta_push_customer,
 };
 static const sx_entity_ops presta_products = {
     .hdr = SX_HEADER_INIT(sx_entity_ops), .entity = SX_ENTITY_PRODUCT,
-    .directions = SX_DIR_IMPORT, .list = presta_list,
+    .directions = SX_DIR_IMPORT | SX_DIR_EXPORT, .list = presta_list,
+    .push = presta_push_product,
 };
 static const sx_entity_ops presta_orders = {
     .hdr = SX_HEADER_INIT(sx_entity_ops), .entity = SX_ENTITY_ORDER,

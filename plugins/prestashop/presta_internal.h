@@ -72,4 +72,9 @@ int presta_map_product(sx_ctx *cx, const sx_json *p, const sx_json *combinations
 int presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details, sx_str currency,
                      int utc_offset_min, struct sxp_buf *out);
 
+/* ---- export (presta_push.c): XML built from the shop's own documents ---------------------- */
+
+int presta_push_customer(sx_ctx *cx, sx_str canonical_json, sx_push_res *res);
+int presta_push_product(sx_ctx *cx, sx_str canonical_json, sx_push_res *res);
+
 #endif /* PRESTA_INTERNAL_H */

@@ -48,13 +48,13 @@ wait_file "$TMP/hub.json" || { echo "hub did not start"; cat "$TMP/hub.log"; exi
 
 ORG=$("$HUB" org create "Presta JSON") || exit 1
 ORGX=$("$HUB" org create "Presta XML") || exit 1
-mkinteg() {     # mkinteg ORG FORMAT LANGUAGE
+mkinteg() {     # mkinteg ORG FORMAT LANGUAGE DIRECTIONS
     "$HUB" integrations create --org "$1" --platform prestashop --name "Shop $2" --active \
         --config "{\"shop_url\":\"$P\",\"format\":\"$2\",\"language_id\":$3,\"utc_offset\":\"+01:00\"}" \
-        --secret "webservice_key=$KEY" --settings '{"entities":[],"page_size":40}'
+        --secret "webservice_key=$KEY" --settings "{\"entities\":[],\"page_size\":40$4}"
 }
-ID=$(mkinteg "$ORG" json 1) || exit 1
-IDX=$(mkinteg "$ORGX" xml 2) || exit 1
+ID=$(mkinteg "$ORG" json 1 ',"directions":{"customer":["import","export"],"product":["import","export"]}') || exit 1
+IDX=$(mkinteg "$ORGX" xml 2 '') || exit 1
 check "test_connection reads every resource it needs" "$("$HUB" integrations test "$ID" 2>&1 | grep -c 'connection ok')" 1
 
 for e in customer product order; do
@@ -103,6 +103,26 @@ check_ge "a malformed answer is refused with a sentence" "$(grep -c "PrestaShop'
 check "the run completed after the retry" "$(sql "SELECT status FROM integration_sync_logs WHERE integration_id = $IDX AND entity = 'customer' ORDER BY id DESC LIMIT 1")" COMPLETED
 check "every customer there once" "$(sql "SELECT count(*) FROM companies WHERE organization_id = $ORGX")" "$CUST"
 curl -s -X DELETE "$P/_sandbox/faults" >/dev/null
+
+# Export: a customer renamed and a simple product repriced in Simplix reach the shop as XML
+# written from its own documents; a new company is created there; nothing comes back.
+curl -s -X DELETE "$P/_sandbox/faults" >/dev/null
+"$HUB" sync start "$ID" --entity customer --mode incremental --wait 120 >/dev/null  # the earlier touches
+CEXT=$(sql "SELECT external_id FROM integration_mappings WHERE integration_id = $ID AND entity = 'customer' ORDER BY internal_id LIMIT 1")
+sql "UPDATE companies SET contact_first_name = 'Exporté' WHERE id = (SELECT internal_id FROM integration_mappings WHERE integration_id = $ID AND entity = 'customer' AND external_id = '$CEXT')"
+PEXT=$(sql "SELECT m.external_id FROM integration_mappings m JOIN products p ON p.id = m.internal_id WHERE m.integration_id = $ID AND m.entity = 'product' AND (SELECT count(*) FROM products c WHERE c.parent_id = p.id) = 1 ORDER BY m.internal_id LIMIT 1")
+sql "UPDATE products SET price_minor = 4242 WHERE parent_id = (SELECT internal_id FROM integration_mappings WHERE integration_id = $ID AND entity = 'product' AND external_id = '$PEXT')"
+sql "INSERT INTO companies (organization_id, name, email, contact_first_name, contact_last_name) VALUES ($ORG, 'Nouvelle', 'nouvelle@example.org', 'Nou', 'Velle')" >/dev/null
+"$HUB" sync export "$ID" --wait 120 >/dev/null
+check "the customer change reached the shop" "$(get "customers/$CEXT?display=full" | grep -o '"firstname":"Export[^"]*"' | head -1)" '"firstname":"Exporté"'
+check "the price reached the shop (tax excluded)" "$(get "products/$PEXT?display=full" | grep -c '"price":"42\.420*"')" 1
+check "the new company was created in the shop and mapped" \
+    "$(get 'customers?display=full&filter[email]=[nouvelle@example.org]' | grep -o '"email":"nouvelle@example.org"' | head -1) $(sql "SELECT count(*) FROM integration_mappings m JOIN companies c ON c.id = m.internal_id WHERE m.integration_id = $ID AND c.email = 'nouvelle@example.org'")" \
+    '"email":"nouvelle@example.org" 1'
+check "the export log" "$(sql "SELECT status || ' ' || failed FROM integration_sync_logs WHERE integration_id = $ID AND direction = 'export' ORDER BY id DESC LIMIT 1")" "COMPLETED 0"
+"$HUB" sync start "$ID" --entity customer --mode incremental --wait 120 >/dev/null
+check "the exported changes coming back are not applied again" \
+    "$(sql "SELECT created + updated FROM integration_sync_logs WHERE integration_id = $ID AND entity = 'customer' ORDER BY id DESC LIMIT 1")" 0
 
 kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
 HUB_PID=
