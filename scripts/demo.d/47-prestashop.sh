@@ -1,11 +1,11 @@
-# step: PrestaShop: import a sandbox shop through the Webservice, read as XML and converted
+# step: PrestaShop: import a sandbox shop through the Webservice (XML converted), export a change
 # shellcheck shell=bash
 # Sourced by scripts/demo.sh (see README here).
 
 presta_sql() { psql "$DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 
 presta_step() {
-    local p org old id e
+    local p org old id e ext name
 
     if [ -z "$SX_HUB_URL" ] || [ -z "${SX_SANDBOX_JSON:-}" ] || [ ! -f "$SX_PLUGIN_DIR/prestashop.so" ]; then
         demo_missing "a serving hub, the sandbox and build/plugins/prestashop.so"
@@ -20,7 +20,8 @@ presta_step() {
     org=$("$SX_HUB_BIN" org create "Demo Boutique") || { demo_fail "org create"; return 1; }
     id=$("$SX_HUB_BIN" integrations create --org "$org" --platform prestashop --name "Sandbox boutique" \
          --active --config "{\"shop_url\":\"$p\",\"format\":\"xml\",\"language_id\":2,\"utc_offset\":\"+01:00\"}" \
-         --secret webservice_key=UCCLLQ9N2ARSHWCXLT74KUKSSK34BFKX --settings '{"entities":[]}') ||
+         --secret webservice_key=UCCLLQ9N2ARSHWCXLT74KUKSSK34BFKX \
+         --settings '{"entities":[],"directions":{"customer":["import","export"],"product":["import","export"]}}') ||
         { demo_fail "integrations create"; return 1; }
     sx_info "simplix-hub integrations test $id"
     "$SX_HUB_BIN" integrations test "$id" 2>&1 | sed 's/^/    /'
@@ -31,6 +32,21 @@ presta_step() {
     done
     sx_info "in Simplix now: $(presta_sql "SELECT count(*) FROM companies WHERE organization_id = $org") companies, $(presta_sql "SELECT count(*) FILTER (WHERE parent_id IS NULL) || ' products with ' || count(*) FILTER (WHERE parent_id IS NOT NULL) || ' sellable variants' FROM products WHERE organization_id = $org"), $(presta_sql "SELECT count(*) FROM invoices WHERE organization_id = $org") invoices; a product name in French: $(presta_sql "SELECT name FROM products WHERE organization_id = $org AND parent_id IS NULL ORDER BY id LIMIT 1")"
     demo_did "imported a PrestaShop shop (XML converted with libxml2, French texts, shop-local dates converted)"
+
+    # A user renames a customer in Simplix; the export writes it as XML built from the shop's
+    # own record.
+    ext=$(presta_sql "SELECT external_id FROM integration_mappings WHERE integration_id = $id AND entity = 'customer' ORDER BY internal_id LIMIT 1")
+    presta_sql "UPDATE companies SET contact_first_name = 'Renommé' WHERE id = (SELECT internal_id FROM integration_mappings WHERE integration_id = $id AND entity = 'customer' AND external_id = '$ext')"
+    sx_info "renamed customer $ext in Simplix; simplix-hub sync export $id --wait 60"
+    "$SX_HUB_BIN" sync export "$id" --wait 60 2>/dev/null | sed 's/^/    /'
+    name=$(curl -sg --max-time 10 -u UCCLLQ9N2ARSHWCXLT74KUKSSK34BFKX: "$p/api/customers/$ext?output_format=JSON" |
+           grep -o '"firstname":"[^"]*"' | head -1)
+    if [ "$name" != '"firstname":"Renommé"' ]; then
+        demo_fail "the rename did not reach the PrestaShop shop (saw: ${name:-nothing})"
+        return 1
+    fi
+    sx_info "the shop now says: $name"
+    demo_did "exported a Simplix change to the PrestaShop shop (customer $ext)"
 }
 
 presta_step

@@ -9,6 +9,11 @@
  * a sentence and leaves the writer exactly as it was. The first 19 bytes also go through
  * presta_local_ms at a few offsets: a time that parses formats back to the same text, and one
  * that does not is SX_E_INVALID or SX_E_NOT_FOUND.
+ *
+ * Then the rest of the XML-to-canonical path: every record of a converted list (or the single
+ * record) goes through presta_map_customer, _product and _order (with the answer's own
+ * arrays as joins); a mapped record is one JSON object the hub parses, and a refusal is a
+ * status with a message.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +24,7 @@
 
 #include "../../plugins/common/sxp.c"
 #include "../../plugins/prestashop/presta_xml.c"
+#include "../../plugins/prestashop/presta_map.c"
 
 #define FUZZ_CHECK(cond)                                                                    \
     do {                                                                                    \
@@ -45,6 +51,53 @@ fuzz_times(const uint8_t *data, size_t size)
             FUZZ_CHECK(s.len == 19 && memcmp(back, s.ptr, 19) == 0);
         } else {
             FUZZ_CHECK(rc == SX_E_INVALID || rc == SX_E_NOT_FOUND);
+        }
+    }
+}
+
+/* Map one record every way; the result is a JSON object or a refusal. */
+static void
+map_one(sx_ctx *cx, const sx_json *rec, const sx_json *arr)
+{
+    const sx_host_api *h = cx->host;
+    struct sxp_buf     b;
+    sx_str             out;
+    const sx_json     *j;
+    int                k, rc;
+
+    for (k = 0; k < 3; k++) {
+        sxp_buf_init(&b, cx);
+        rc = k == 0 ? presta_map_customer(cx, rec, arr, NULL, 2, 60, &b)
+           : k == 1 ? presta_map_product(cx, rec, arr, arr, SX_STR("EUR"), 1, -300, &b)
+                    : presta_map_order(cx, rec, arr, SX_STR("JPY"), 0, &b);
+        if (rc == SX_OK && sxp_buf_done(&b, &out) == SX_OK) {
+            FUZZ_CHECK(h->json_parse(cx, out, &j) == SX_OK);
+            FUZZ_CHECK(h->json_type(j) == SX_JSON_OBJECT);
+        } else {
+            FUZZ_CHECK(rc != SX_OK || b.rc != SX_OK);
+        }
+    }
+}
+
+/* The converted answer: {"customers":[...]} or {"customer":{...}}. */
+static void
+fuzz_map(sx_ctx *cx, const sx_json *top)
+{
+    static const char *keys[] = { "customers", "products", "orders", "customer", "product",
+                                  "order", "combinations", "addresses", "order_details", NULL };
+    const sx_host_api *h = cx->host;
+    const sx_json     *v;
+    size_t             i, n;
+    int                k;
+
+    for (k = 0; keys[k] != NULL; k++) {
+        v = h->json_get(top, keys[k]);
+        if (h->json_type(v) == SX_JSON_OBJECT) {
+            map_one(cx, v, NULL);
+        } else if (h->json_type(v) == SX_JSON_ARRAY) {
+            n = h->json_length(v);
+            for (i = 0; i < n && i < 8; i++)
+                map_one(cx, h->json_at(v, i), v);
         }
     }
 }
@@ -85,6 +138,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(h->json_type(doc) == SX_JSON_ARRAY && h->json_length(doc) == 2);
         t = h->json_type(h->json_at(doc, 1));
         FUZZ_CHECK(t == SX_JSON_OBJECT || t == SX_JSON_ARRAY);
+        if (t == SX_JSON_OBJECT)
+            fuzz_map(&call.cx, h->json_at(doc, 1));
     } else {
         FUZZ_CHECK(rc == SX_E_PROTOCOL);
         FUZZ_CHECK(why != NULL && why[0] != '\0');
