@@ -4,6 +4,7 @@
  */
 #include "marketplace/install.h"
 #include "marketplace/package.h"
+#include "marketplace/package_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,11 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "core/log.h"
 
-#define SO_MAX_BYTES   (64L * 1024 * 1024)
 #define LOCK_SQL       "SELECT pg_advisory_xact_lock(hashtext('simplix_marketplace'))"
 
 static const char *
@@ -84,51 +83,13 @@ refused(struct hub_db *db, const struct hub_market_cfg *cfg, const char *id,
     return rc;
 }
 
-/* SHA-256 hex of a regular file (no symlink), at most SO_MAX_BYTES. */
+/* SHA-256 hex of a regular file (no symlink), at most HUB_PKG_SO_MAX bytes. */
 static int
-file_sha256(const char *path, char out[65], int64_t *size, struct hub_error *err)
+file_sha256(const char *path, char out[65], struct hub_error *err)
 {
-    unsigned char  buf[65536], md[32];
-    unsigned int   mdlen = 0;
-    EVP_MD_CTX    *ctx;
-    struct stat    st;
-    ssize_t        n;
-    int64_t        total = 0;
-    int            fd, i, rc = 0;
+    int64_t size = 0;
 
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return hub_error_set(err, HUB_E_NOT_FOUND, "%s cannot be opened: %s", path,
-                             strerror(errno));
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > SO_MAX_BYTES) {
-        close(fd);
-        return hub_error_set(err, HUB_E_INVALID, "%s is not a regular file of at most 64 MiB",
-                             path);
-    }
-    ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        rc = hub_error_set(err, HUB_E_CRYPTO, "SHA-256 unavailable");
-        goto out;
-    }
-    while ((n = read(fd, buf, sizeof(buf))) > 0) {
-        total += n;
-        if (total > SO_MAX_BYTES || EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
-            rc = hub_error_set(err, HUB_E_INVALID, "%s grew past 64 MiB", path);
-            goto out;
-        }
-    }
-    if (n < 0 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
-        rc = hub_error_set(err, HUB_E_IO, "%s cannot be read", path);
-        goto out;
-    }
-    for (i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    if (size != NULL)
-        *size = total;
-out:
-    EVP_MD_CTX_free(ctx);
-    close(fd);
-    return rc;
+    return pkg_hash_at(AT_FDCWD, path, HUB_PKG_SO_MAX, path, out, &size, err);
 }
 
 /*
@@ -148,7 +109,7 @@ place_file(const char *pkg_dir, const struct hub_pkg_manifest *m, const char *di
     if ((size_t)snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= sizeof(dst))
         return hub_error_set(err, HUB_E_INVALID, "the plugin folder path is too long");
     if (lstat(dst, &st) == 0) {
-        rc = file_sha256(dst, got, NULL, err);
+        rc = file_sha256(dst, got, err);
         if (rc < 0)
             return rc;
         if (strcmp(got, m->sha256) != 0)
@@ -347,7 +308,7 @@ hub_market_rollback(struct hub_db *db, const struct hub_market_cfg *cfg, const c
     res = NULL;
     /* The file is still the one verified at install time. */
     snprintf(path, sizeof(path), "%s/%s", cfg->plugin_dir, file);
-    if (strchr(file, '/') != NULL || file_sha256(path, got, NULL, err) < 0 ||
+    if (strchr(file, '/') != NULL || file_sha256(path, got, err) < 0 ||
         strcmp(got, sha) != 0) {
         rc = hub_error_set(err, HUB_E_REJECTED, "the file of %s %s (%s) is missing or changed "
                            "since it was installed: install that version again", id, target,
@@ -584,7 +545,7 @@ activate(const struct hub_market_cfg *cfg, struct hub_plugins *reg, const char *
         if (rc < 0)
             return rc;
     }
-    rc = file_sha256(path, got, NULL, err);
+    rc = file_sha256(path, got, err);
     if (rc < 0)
         return rc;
     if (strcmp(got, sha) != 0)

@@ -312,3 +312,56 @@ sxp_form_encode(struct sxp_buf *b, sx_str s)
     }
 }
 
+
+/* ---- reading a platform record ------------------------------------------------------------ */
+
+int
+sxp_get_str(const sx_host_api *h, const sx_json *o, const char *key, sx_str *out)
+{
+    return h->json_string(h->json_get(o, key), out) == SX_OK;
+}
+
+int
+sxp_get_nonempty(const sx_host_api *h, const sx_json *o, const char *key, sx_str *out)
+{
+    return sxp_get_str(h, o, key, out) && out->len > 0;
+}
+
+void
+sxp_jb_kstr(struct sxp_buf *b, const char *key, sx_str s)
+{
+    sxp_jb_key(b, key);
+    sxp_jb_str(b, s);
+}
+
+void
+sxp_jb_ki64(struct sxp_buf *b, const char *key, int64_t v)
+{
+    sxp_jb_key(b, key);
+    sxp_jb_i64(b, v);
+}
+
+void
+sxp_copy_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
+             const char *ckey)
+{
+    const sx_json *v = h->json_get(o, pkey);
+    sx_str         s;
+
+    if (h->json_string(v, &s) == SX_OK && s.len > 0) {
+        sxp_jb_kstr(b, ckey, s);
+    } else if (h->json_type(v) == SX_JSON_NULL || h->json_type(v) == SX_JSON_STRING) {
+        sxp_jb_key(b, ckey);
+        sxp_jb_null(b);
+    }
+}
+
+void
+sxp_put_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
+            const char *ckey)
+{
+    sx_str s;
+
+    if (sxp_get_nonempty(h, o, pkey, &s))
+        sxp_jb_kstr(b, ckey, s);
+}

@@ -45,6 +45,23 @@ void sxp_jb_json(struct sxp_buf *b, sx_str json);                /* a JSON value
 /* The finished text (call arena), or the builder's failure code. */
 int  sxp_buf_done(struct sxp_buf *b, sx_str *out);
 
+/* ---- reading a platform record (host JSON views) into canonical members ------------------- */
+
+/* A string member: 1 with *out set (maybe empty), else 0. */
+int  sxp_get_str(const sx_host_api *h, const sx_json *o, const char *key, sx_str *out);
+/* A non-empty string member: 1 with *out set, else 0. */
+int  sxp_get_nonempty(const sx_host_api *h, const sx_json *o, const char *key, sx_str *out);
+/* "key": "string" / "key": integer. */
+void sxp_jb_kstr(struct sxp_buf *b, const char *key, sx_str s);
+void sxp_jb_ki64(struct sxp_buf *b, const char *key, int64_t v);
+/* Member `pkey` of `o` as canonical `ckey` with MODEL.md's absent/null rule: a non-empty
+ * string is copied, null or "" is sent as null, absent (or another type) stays absent. */
+void sxp_copy_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
+                  const char *ckey);
+/* Member `pkey` as `ckey` only when it is a non-empty string (inside nested objects). */
+void sxp_put_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
+                 const char *ckey);
+
 /* A JSON number's text ("0.2", "0.08875", "5e-2", "0") as parts per million, exact or
  * rounded half up past the sixth decimal, without floating point. SX_OK or SX_E_INVALID. */
 int sxp_rate_ppm(sx_str text, int64_t *out);

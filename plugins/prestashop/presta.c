@@ -124,6 +124,18 @@ presta_instance_free(void *state)
 
 /* ---- reading ----------------------------------------------------------------------------------- */
 
+const char *
+presta_url(sx_ctx *cx, const char *rest)
+{
+    struct presta_inst *st = cx->state;
+    size_t              cap = strlen(st->api) + strlen(rest) + 2;
+    char               *url = cx->host->alloc(cx, cap);
+
+    if (url != NULL)
+        snprintf(url, cap, "%s/%s", st->api, rest);
+    return url;
+}
+
 /* GET <api>/<rest>?<query> and parse the answer (JSON, or XML converted) into *doc. */
 static int
 presta_get(sx_ctx *cx, const char *rest, sx_str query, const sx_json **doc)
@@ -134,15 +146,11 @@ presta_get(sx_ctx *cx, const char *rest, sx_str query, const sx_json **doc)
     sx_http_req         hr = SX_HTTP_REQ_INIT;
     struct sxp_buf      q, conv;
     sx_str              text;
-    const char         *why = NULL;
-    char               *url;
-    size_t              cap = strlen(st->api) + strlen(rest) + 2;
+    const char         *why = NULL, *url = presta_url(cx, rest);
     int                 rc;
 
-    url = h->alloc(cx, cap);
     if (url == NULL)
         return SX_E_LIMIT;
-    snprintf(url, cap, "%s/%s", st->api, rest);
     sxp_buf_init(&q, cx);
     sxp_buf_raw(&q, query.ptr != NULL ? query.ptr : "", query.len);
     if (st->json)

@@ -72,6 +72,9 @@ int presta_map_product(sx_ctx *cx, const sx_json *p, const sx_json *combinations
 int presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details, sx_str currency,
                      int utc_offset_min, struct sxp_buf *out);
 
+/* "<api>/<rest>" in the call arena, or NULL (presta.c). */
+const char *presta_url(sx_ctx *cx, const char *rest);
+
 /* ---- export (presta_push.c): XML built from the shop's own documents ---------------------- */
 
 int presta_push_customer(sx_ctx *cx, sx_str canonical_json, sx_push_res *res);

@@ -26,61 +26,6 @@
 
 /* ---- reading PrestaShop JSON ----------------------------------------------------------------- */
 
-/* A string member; 1 with *out set (maybe empty), else 0. */
-static int
-get_str(const sx_host_api *h, const sx_json *o, const char *key, sx_str *out)
-{
-    return h->json_string(h->json_get(o, key), out) == SX_OK;
-}
-
-static int
-get_nonempty(const sx_host_api *h, const sx_json *o, const char *key, sx_str *out)
-{
-    return get_str(h, o, key, out) && out->len > 0;
-}
-
-static void
-put_sx(struct sxp_buf *b, const char *ckey, sx_str s)
-{
-    sxp_jb_key(b, ckey);
-    sxp_jb_str(b, s);
-}
-
-static void
-put_i64(struct sxp_buf *b, const char *ckey, int64_t v)
-{
-    sxp_jb_key(b, ckey);
-    sxp_jb_i64(b, v);
-}
-
-/* A top-level string member with MODEL.md's absent/null rule: "" and null are sent as null,
- * absent (not asked for with display=[..]) stays absent. */
-static void
-copy_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
-         const char *ckey)
-{
-    const sx_json *v = h->json_get(o, pkey);
-    sx_str         s;
-
-    if (h->json_string(v, &s) == SX_OK && s.len > 0) {
-        put_sx(b, ckey, s);
-    } else if (h->json_type(v) == SX_JSON_NULL || h->json_type(v) == SX_JSON_STRING) {
-        sxp_jb_key(b, ckey);
-        sxp_jb_null(b);
-    }
-}
-
-/* Put a member only when it is a non-empty string (inside nested objects). */
-static void
-put_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
-        const char *ckey)
-{
-    sx_str s;
-
-    if (get_nonempty(h, o, pkey, &s))
-        put_sx(b, ckey, s);
-}
-
 /* A non-negative integer (JSON integer or digit string): 1 with *out set, else 0. */
 static int
 get_id(const sx_host_api *h, const sx_json *o, const char *key, int64_t *out)
@@ -258,7 +203,7 @@ presta_lang_text(sx_ctx *cx, const sx_json *field, int lang_id, sx_str *out)
         return out->len > 0 ? SX_OK : SX_E_NOT_FOUND;
     /* A converter may give a single language as one object rather than a list of one. */
     if (h->json_type(field) == SX_JSON_OBJECT)
-        return get_nonempty(h, field, "value", out) ? SX_OK : SX_E_NOT_FOUND;
+        return sxp_get_nonempty(h, field, "value", out) ? SX_OK : SX_E_NOT_FOUND;
     if (h->json_type(field) != SX_JSON_ARRAY)
         return SX_E_NOT_FOUND;
     n = h->json_length(field);
@@ -267,7 +212,7 @@ presta_lang_text(sx_ctx *cx, const sx_json *field, int lang_id, sx_str *out)
     for (i = 0; i < n; i++) {
         const sx_json *e = h->json_at(field, i);
 
-        if (!get_nonempty(h, e, "value", &s))
+        if (!sxp_get_nonempty(h, e, "value", &s))
             continue;                  /* an untranslated language: the fallback then */
         if (lang_of(h, e) == lang_id) {
             *out = s;
@@ -428,8 +373,8 @@ addr_has_place(const sx_host_api *h, const sx_json *a, sx_str cc)
 {
     sx_str s;
 
-    return get_nonempty(h, a, "address1", &s) || get_nonempty(h, a, "city", &s) ||
-           get_nonempty(h, a, "postcode", &s) || cc.len == 2;
+    return sxp_get_nonempty(h, a, "address1", &s) || sxp_get_nonempty(h, a, "city", &s) ||
+           sxp_get_nonempty(h, a, "postcode", &s) || cc.len == 2;
 }
 
 /* The ISO code of an address's id_country through `countries` ({"<id>":"FR"}), upper case
@@ -451,7 +396,7 @@ country_of(sx_ctx *cx, const sx_json *a, const sx_json *countries, char up[2])
         k[key.len] = '\0';
         v = h->json_get(countries, k);
     }
-    if (h->json_string(v, &cc) != SX_OK && !get_str(h, v, "iso_code", &cc))
+    if (h->json_string(v, &cc) != SX_OK && !sxp_get_str(h, v, "iso_code", &cc))
         return SX_STR_NULL;
     if (cc.len != 2)
         return SX_STR_NULL;
@@ -485,18 +430,18 @@ put_address(struct sxp_buf *b, sx_ctx *cx, const sx_json *a, sx_str cc, const ch
     sx_str             s;
 
     sxp_jb_obj(b);
-    put_sx(b, SX_K_KIND, sx_cstr(kind));
-    put_str(b, h, a, "firstname", SX_K_FIRST_NAME);
-    put_str(b, h, a, "lastname", SX_K_LAST_NAME);
-    put_str(b, h, a, "company", SX_K_COMPANY_NAME);
-    if (get_nonempty(h, a, "phone", &s) || get_nonempty(h, a, "phone_mobile", &s))
-        put_sx(b, SX_K_PHONE, s);
-    put_str(b, h, a, "address1", SX_K_LINE1);
-    put_str(b, h, a, "address2", SX_K_LINE2);
-    put_str(b, h, a, "city", SX_K_CITY);
-    put_str(b, h, a, "postcode", SX_K_POSTAL_CODE);
+    sxp_jb_kstr(b, SX_K_KIND, sx_cstr(kind));
+    sxp_put_str(b, h, a, "firstname", SX_K_FIRST_NAME);
+    sxp_put_str(b, h, a, "lastname", SX_K_LAST_NAME);
+    sxp_put_str(b, h, a, "company", SX_K_COMPANY_NAME);
+    if (sxp_get_nonempty(h, a, "phone", &s) || sxp_get_nonempty(h, a, "phone_mobile", &s))
+        sxp_jb_kstr(b, SX_K_PHONE, s);
+    sxp_put_str(b, h, a, "address1", SX_K_LINE1);
+    sxp_put_str(b, h, a, "address2", SX_K_LINE2);
+    sxp_put_str(b, h, a, "city", SX_K_CITY);
+    sxp_put_str(b, h, a, "postcode", SX_K_POSTAL_CODE);
     if (cc.len == 2)
-        put_sx(b, SX_K_COUNTRY_CODE, cc);
+        sxp_jb_kstr(b, SX_K_COUNTRY_CODE, cc);
     sxp_jb_obj_end(b);
 }
 
@@ -523,7 +468,7 @@ presta_map_customer(sx_ctx *cx, const sx_json *c, const sx_json *addresses,
     /* platforms.md 3.3: customers are soft-deleted (deleted=1) and still listed. */
     if (get_flag(h, c, "deleted", &del) && del) {
         sxp_jb_obj(b);
-        put_sx(b, SX_K_EXTERNAL_ID, id);
+        sxp_jb_kstr(b, SX_K_EXTERNAL_ID, id);
         if ((rc = put_ms(b, cx, SX_K_UPDATED_AT, ms)) != SX_OK)
             return rc;
         sxp_jb_key(b, SX_K_DELETED);
@@ -533,8 +478,8 @@ presta_map_customer(sx_ctx *cx, const sx_json *c, const sx_json *addresses,
     }
 
     /* MODEL.md 3: at least one of email, names, company. */
-    if (!get_nonempty(h, c, "email", &s) && !get_nonempty(h, c, "firstname", &s) &&
-        !get_nonempty(h, c, "lastname", &s) && !get_nonempty(h, c, "company", &s))
+    if (!sxp_get_nonempty(h, c, "email", &s) && !sxp_get_nonempty(h, c, "firstname", &s) &&
+        !sxp_get_nonempty(h, c, "lastname", &s) && !sxp_get_nonempty(h, c, "company", &s))
         return h->fail(cx, SX_E_REJECTED, "PrestaShop %s has no email, name or company: "
                        "nothing to name it by", where);
     if ((rc = check_arr(cx, addresses, "addresses", where, &n)) != SX_OK)
@@ -543,15 +488,15 @@ presta_map_customer(sx_ctx *cx, const sx_json *c, const sx_json *addresses,
         countries = NULL;
 
     sxp_jb_obj(b);
-    put_sx(b, SX_K_EXTERNAL_ID, id);
+    sxp_jb_kstr(b, SX_K_EXTERNAL_ID, id);
     if ((rc = put_ms(b, cx, SX_K_UPDATED_AT, ms)) != SX_OK ||
         (rc = put_local(b, cx, c, "date_add", SX_K_CREATED_AT, utc_offset_min, where)) != SX_OK)
         return rc;
-    copy_str(b, h, c, "email", SX_K_EMAIL);
-    copy_str(b, h, c, "firstname", SX_K_FIRST_NAME);
-    copy_str(b, h, c, "lastname", SX_K_LAST_NAME);
-    copy_str(b, h, c, "company", SX_K_COMPANY_NAME);
-    copy_str(b, h, c, "note", SX_K_NOTE);
+    sxp_copy_str(b, h, c, "email", SX_K_EMAIL);
+    sxp_copy_str(b, h, c, "firstname", SX_K_FIRST_NAME);
+    sxp_copy_str(b, h, c, "lastname", SX_K_LAST_NAME);
+    sxp_copy_str(b, h, c, "company", SX_K_COMPANY_NAME);
+    sxp_copy_str(b, h, c, "note", SX_K_NOTE);
     if (addresses != NULL) {
         /* The list is the customer's addresses now: the array says which exist. PrestaShop
          * has no address kinds; the first is the one invoices go to. */
@@ -576,10 +521,10 @@ presta_map_customer(sx_ctx *cx, const sx_json *c, const sx_json *addresses,
     }
     /* siret is the company's registration number; a shop that asks for a VAT number keeps
      * it on the address. The customer's own wins. */
-    if (get_nonempty(h, c, "siret", &s) || get_nonempty(h, vat_from, "vat_number", &s))
-        put_sx(b, SX_K_TAX_ID, s);
+    if (sxp_get_nonempty(h, c, "siret", &s) || sxp_get_nonempty(h, vat_from, "vat_number", &s))
+        sxp_jb_kstr(b, SX_K_TAX_ID, s);
     else
-        copy_str(b, h, c, "siret", SX_K_TAX_ID);
+        sxp_copy_str(b, h, c, "siret", SX_K_TAX_ID);
     if ((rc = put_raw(b, cx, c)) != SX_OK)
         return rc;
     sxp_jb_obj_end(b);
@@ -674,17 +619,17 @@ put_simple_variant(struct sxp_buf *b, sx_ctx *cx, const sx_json *p, sx_str id, i
     if ((rc = read_money(cx, p, "price", exp, 1, 0, &price, where)) != SX_OK)
         return rc;
     sxp_jb_obj(b);
-    put_sx(b, SX_K_EXTERNAL_ID, id);
-    put_str(b, h, p, "reference", SX_K_SKU);
-    put_str(b, h, p, "ean13", SX_K_BARCODE);
-    put_i64(b, SX_K_PRICE_MINOR, price);
+    sxp_jb_kstr(b, SX_K_EXTERNAL_ID, id);
+    sxp_put_str(b, h, p, "reference", SX_K_SKU);
+    sxp_put_str(b, h, p, "ean13", SX_K_BARCODE);
+    sxp_jb_ki64(b, SX_K_PRICE_MINOR, price);
     put_taxable(b, h, p);
     rc = stock_of(cx, stocks, n_stocks, pid, 0, where, &stock);
     if (rc < 0)
         return rc;
     if (rc == 1)
-        put_i64(b, SX_K_STOCK, stock);
-    put_i64(b, SX_K_POSITION, 1);
+        sxp_jb_ki64(b, SX_K_STOCK, stock);
+    sxp_jb_ki64(b, SX_K_POSITION, 1);
     sxp_jb_obj_end(b);
     return SX_OK;
 }
@@ -737,19 +682,19 @@ put_combinations(struct sxp_buf *b, sx_ctx *cx, const sx_json *p, int64_t pid,
         if ((rc = option_title(cx, cb, lang_id, cwhere, &title)) != SX_OK)
             return rc;
         sxp_jb_obj(b);
-        put_sx(b, SX_K_EXTERNAL_ID, cid);
-        if (title.len > 0 || get_nonempty(h, cb, "reference", &title))
-            put_sx(b, SX_K_TITLE, title);
-        put_str(b, h, cb, "reference", SX_K_SKU);
-        put_str(b, h, cb, "ean13", SX_K_BARCODE);
-        put_i64(b, SX_K_PRICE_MINOR, price);
+        sxp_jb_kstr(b, SX_K_EXTERNAL_ID, cid);
+        if (title.len > 0 || sxp_get_nonempty(h, cb, "reference", &title))
+            sxp_jb_kstr(b, SX_K_TITLE, title);
+        sxp_put_str(b, h, cb, "reference", SX_K_SKU);
+        sxp_put_str(b, h, cb, "ean13", SX_K_BARCODE);
+        sxp_jb_ki64(b, SX_K_PRICE_MINOR, price);
         put_taxable(b, h, p);
         rc = stock_of(cx, stocks, n_stocks, pid, coid, cwhere, &stock);
         if (rc < 0)
             return rc;
         if (rc == 1)
-            put_i64(b, SX_K_STOCK, stock);
-        put_i64(b, SX_K_POSITION, (int64_t)i + 1);
+            sxp_jb_ki64(b, SX_K_STOCK, stock);
+        sxp_jb_ki64(b, SX_K_POSITION, (int64_t)i + 1);
         sxp_jb_obj_end(b);
     }
     return SX_OK;
@@ -783,22 +728,22 @@ presta_map_product(sx_ctx *cx, const sx_json *p, const sx_json *combinations,
         return rc;
 
     sxp_jb_obj(b);
-    put_sx(b, SX_K_EXTERNAL_ID, id);
+    sxp_jb_kstr(b, SX_K_EXTERNAL_ID, id);
     if ((rc = put_ms(b, cx, SX_K_UPDATED_AT, ms)) != SX_OK ||
         (rc = put_local(b, cx, p, "date_add", SX_K_CREATED_AT, utc_offset_min, where)) != SX_OK)
         return rc;
-    put_sx(b, SX_K_TITLE, s);
+    sxp_jb_kstr(b, SX_K_TITLE, s);
     if (presta_lang_text(cx, h->json_get(p, "description"), lang_id, &s) == SX_OK) {
-        put_sx(b, SX_K_DESCRIPTION, s);
+        sxp_jb_kstr(b, SX_K_DESCRIPTION, s);
     } else if (h->json_get(p, "description") != NULL) {
         sxp_jb_key(b, SX_K_DESCRIPTION);
         sxp_jb_null(b);
     }
-    if (get_nonempty(h, p, "manufacturer_name", &s))
-        put_sx(b, SX_K_VENDOR, s);
+    if (sxp_get_nonempty(h, p, "manufacturer_name", &s))
+        sxp_jb_kstr(b, SX_K_VENDOR, s);
     if (get_flag(h, p, "active", &on))
-        put_sx(b, SX_K_STATUS, on ? SX_STR("active") : SX_STR("draft"));
-    put_sx(b, SX_K_CURRENCY, currency);
+        sxp_jb_kstr(b, SX_K_STATUS, on ? SX_STR("active") : SX_STR("draft"));
+    sxp_jb_kstr(b, SX_K_CURRENCY, currency);
 
     sxp_jb_key(b, SX_K_VARIANTS);
     sxp_jb_arr(b);
@@ -949,19 +894,19 @@ put_rows(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, int64_t oid, const sx_
         (void)get_id(h, r, "product_attribute_id", &aid);
 
         sxp_jb_obj(b);
-        put_sx(b, SX_K_EXTERNAL_ID, lid);
+        sxp_jb_kstr(b, SX_K_EXTERNAL_ID, lid);
         if (id_str(cx, pid, &s))
-            put_sx(b, SX_K_PRODUCT_EXTERNAL_ID, s);
+            sxp_jb_kstr(b, SX_K_PRODUCT_EXTERNAL_ID, s);
         /* The variant ids of presta_map_product: the combination, else the product. */
         if (aid > 0 ? combo_str(cx, pid, aid, &s) : id_str(cx, pid, &s))
-            put_sx(b, SX_K_VARIANT_EXTERNAL_ID, s);
-        put_str(b, h, r, "product_reference", SX_K_SKU);
-        if (!get_nonempty(h, r, "product_name", &s))
+            sxp_jb_kstr(b, SX_K_VARIANT_EXTERNAL_ID, s);
+        sxp_put_str(b, h, r, "product_reference", SX_K_SKU);
+        if (!sxp_get_nonempty(h, r, "product_name", &s))
             s = SX_STR("Item");
-        put_sx(b, SX_K_TITLE, s);
-        put_i64(b, SX_K_QUANTITY, qty);
-        put_i64(b, SX_K_UNIT_PRICE_MINOR, unit);
-        put_i64(b, SX_K_TOTAL_MINOR, total);
+        sxp_jb_kstr(b, SX_K_TITLE, s);
+        sxp_jb_ki64(b, SX_K_QUANTITY, qty);
+        sxp_jb_ki64(b, SX_K_UNIT_PRICE_MINOR, unit);
+        sxp_jb_ki64(b, SX_K_TOTAL_MINOR, total);
         d = n_det > 0 ? detail_of(h, details, n_det, used, oid, rid, pid, aid) : NULL;
         if (d != NULL) {
             /* The row's tax: its order_detail's rate, and the difference of its totals. */
@@ -977,12 +922,12 @@ put_rows(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, int64_t oid, const sx_
             if (incl < excl)
                 return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has total_price_tax_incl "
                                "below total_price_tax_excl", dwhere);
-            put_i64(b, SX_K_TAX_MINOR, incl - excl);
+            sxp_jb_ki64(b, SX_K_TAX_MINOR, incl - excl);
             sxp_jb_key(b, SX_K_TAXES);
             sxp_jb_arr(b);
             sxp_jb_obj(b);
-            put_i64(b, SX_K_RATE_PPM, ppm);
-            put_i64(b, SX_K_AMOUNT_MINOR, incl - excl);
+            sxp_jb_ki64(b, SX_K_RATE_PPM, ppm);
+            sxp_jb_ki64(b, SX_K_AMOUNT_MINOR, incl - excl);
             sxp_jb_obj_end(b);
             sxp_jb_arr_end(b);
         }
@@ -1044,24 +989,24 @@ presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details, sx_str cu
     order_state(h, o, state, &status, &fin);
 
     sxp_jb_obj(b);
-    put_sx(b, SX_K_EXTERNAL_ID, id);
+    sxp_jb_kstr(b, SX_K_EXTERNAL_ID, id);
     if ((rc = put_ms(b, cx, SX_K_UPDATED_AT, ms)) != SX_OK ||
         (rc = put_local(b, cx, o, "date_add", SX_K_CREATED_AT, utc_offset_min, where)) != SX_OK)
         return rc;
-    if (get_nonempty(h, o, "reference", &s))
-        put_sx(b, SX_K_NUMBER, s);
-    put_sx(b, SX_K_STATUS, sx_cstr(status));
-    put_sx(b, SX_K_FINANCIAL_STATUS, sx_cstr(fin));
+    if (sxp_get_nonempty(h, o, "reference", &s))
+        sxp_jb_kstr(b, SX_K_NUMBER, s);
+    sxp_jb_kstr(b, SX_K_STATUS, sx_cstr(status));
+    sxp_jb_kstr(b, SX_K_FINANCIAL_STATUS, sx_cstr(fin));
     /* No cancellation time of its own: the last change is when it was cancelled. */
     if (strcmp(status, "cancelled") == 0 && (rc = put_ms(b, cx, SX_K_CANCELLED_AT, ms)) != SX_OK)
         return rc;
-    put_sx(b, SX_K_CURRENCY, currency);
+    sxp_jb_kstr(b, SX_K_CURRENCY, currency);
     sxp_jb_key(b, SX_K_TAXES_INCLUDED);
     sxp_jb_bool(b, 0);
     if (id_text(cx, o, "id_customer", &s)) {
         sxp_jb_key(b, SX_K_CUSTOMER);
         sxp_jb_obj(b);
-        put_sx(b, SX_K_EXTERNAL_ID, s);
+        sxp_jb_kstr(b, SX_K_EXTERNAL_ID, s);
         sxp_jb_obj_end(b);
     }
 
@@ -1078,8 +1023,8 @@ presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details, sx_str cu
         sxp_jb_obj(b);
         sxp_jb_key(b, SX_K_CODE);
         sxp_jb_null(b);
-        put_sx(b, SX_K_TITLE, SX_STR("Discount"));
-        put_i64(b, SX_K_AMOUNT_MINOR, discount);
+        sxp_jb_kstr(b, SX_K_TITLE, SX_STR("Discount"));
+        sxp_jb_ki64(b, SX_K_AMOUNT_MINOR, discount);
         sxp_jb_obj_end(b);
     }
     sxp_jb_arr_end(b);
@@ -1087,9 +1032,9 @@ presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details, sx_str cu
     sxp_jb_arr(b);
     if (shipping > 0 || ship_tax > 0) {
         sxp_jb_obj(b);
-        put_sx(b, SX_K_TITLE, SX_STR("Shipping"));
-        put_i64(b, SX_K_AMOUNT_MINOR, shipping);
-        put_i64(b, SX_K_TAX_MINOR, ship_tax);
+        sxp_jb_kstr(b, SX_K_TITLE, SX_STR("Shipping"));
+        sxp_jb_ki64(b, SX_K_AMOUNT_MINOR, shipping);
+        sxp_jb_ki64(b, SX_K_TAX_MINOR, ship_tax);
         sxp_jb_obj_end(b);
     }
     sxp_jb_arr_end(b);
@@ -1105,24 +1050,24 @@ presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details, sx_str cu
         sxp_jb_arr(b);
         if (total > 0) {
             sxp_jb_obj(b);
-            put_sx(b, SX_K_EXTERNAL_ID, (sx_str){ rid, (size_t)len });
-            put_i64(b, SX_K_AMOUNT_MINOR, total);
+            sxp_jb_kstr(b, SX_K_EXTERNAL_ID, (sx_str){ rid, (size_t)len });
+            sxp_jb_ki64(b, SX_K_AMOUNT_MINOR, total);
             if ((rc = put_ms(b, cx, SX_K_CREATED_AT, ms)) != SX_OK)
                 return rc;
             sxp_jb_obj_end(b);
         }
         sxp_jb_arr_end(b);
-        put_i64(b, SX_K_REFUNDED_MINOR, total);
+        sxp_jb_ki64(b, SX_K_REFUNDED_MINOR, total);
     }
     /* The platform's totals are authoritative (MODEL.md 5). Not sent: an order-level taxes[]
      * (PrestaShop takes the discounts' tax off per rate in ways the order does not itemise;
      * each line carries its own), and gift wrapping (total_wrapping_*), which is in the
      * totals but has no line: such an order's total exceeds the sum of its parts. */
-    put_i64(b, SX_K_SUBTOTAL_MINOR, subtotal);
-    put_i64(b, SX_K_DISCOUNT_MINOR, discount);
-    put_i64(b, SX_K_SHIPPING_MINOR, shipping);
-    put_i64(b, SX_K_TAX_MINOR, tax);
-    put_i64(b, SX_K_TOTAL_MINOR, total);
+    sxp_jb_ki64(b, SX_K_SUBTOTAL_MINOR, subtotal);
+    sxp_jb_ki64(b, SX_K_DISCOUNT_MINOR, discount);
+    sxp_jb_ki64(b, SX_K_SHIPPING_MINOR, shipping);
+    sxp_jb_ki64(b, SX_K_TAX_MINOR, tax);
+    sxp_jb_ki64(b, SX_K_TOTAL_MINOR, total);
     (void)disc_tax;                    /* already out of total_paid_tax_incl - excl */
     if ((rc = put_raw(b, cx, o)) != SX_OK)
         return rc;

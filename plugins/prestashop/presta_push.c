@@ -23,17 +23,14 @@ static int
 xml_get(sx_ctx *cx, const char *rest, const char *query, xmlDocPtr *out)
 {
     const sx_host_api  *h = cx->host;
-    struct presta_inst *st = cx->state;
     const sx_http_resp *resp = NULL;
     sx_http_req         hr = SX_HTTP_REQ_INIT;
-    size_t              cap = strlen(st->api) + strlen(rest) + 2;
-    char               *url = h->alloc(cx, cap);
+    const char         *url = presta_url(cx, rest);
     int                 rc;
 
     *out = NULL;
     if (url == NULL)
         return SX_E_LIMIT;
-    snprintf(url, cap, "%s/%s", st->api, rest);
     hr.url = sx_cstr(url);
     hr.query = sx_cstr(query != NULL ? query : "");
     rc = h->http(cx, &hr, &resp);
@@ -154,21 +151,18 @@ xml_send(sx_ctx *cx, uint32_t method, const char *rest, xmlDocPtr doc, const cha
          const sx_json **rec)
 {
     const sx_host_api  *h = cx->host;
-    struct presta_inst *st = cx->state;
     const sx_http_resp *resp = NULL;
     sx_http_req         hr = SX_HTTP_REQ_INIT;
     struct sxp_buf      conv;
     const sx_json      *doc_json;
     xmlChar            *mem = NULL;
-    const char         *why = NULL;
+    const char         *why = NULL, *url = presta_url(cx, rest);
     sx_str              text, msg;
-    size_t              cap = strlen(st->api) + strlen(rest) + 2;
-    char               *url = h->alloc(cx, cap), *body;
+    char               *body;
     int                 len = 0, rc;
 
     if (url == NULL)
         return SX_E_LIMIT;
-    snprintf(url, cap, "%s/%s", st->api, rest);
     xmlDocDumpMemoryEnc(doc, &mem, &len, "UTF-8");
     if (mem == NULL || len <= 0)
         return h->fail(cx, SX_E_NOMEM, "cannot write the %s XML", single);

@@ -19,52 +19,6 @@
 
 /* ---- reading Shopify JSON -------------------------------------------------------------------- */
 
-/* A string member; 1 with *out set (maybe empty), else 0. */
-static int
-get_str(const sx_host_api *h, const sx_json *o, const char *key, sx_str *out)
-{
-    return h->json_string(h->json_get(o, key), out) == SX_OK;
-}
-
-/* A non-empty string member. */
-static int
-get_nonempty(const sx_host_api *h, const sx_json *o, const char *key, sx_str *out)
-{
-    return get_str(h, o, key, out) && out->len > 0;
-}
-
-/* Copy a string member with MODEL.md's absent/null rule. */
-static void
-copy_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
-         const char *ckey)
-{
-    const sx_json *v = h->json_get(o, pkey);
-    sx_str         s;
-
-    if (v == NULL)
-        return;
-    if (h->json_type(v) == SX_JSON_NULL || (h->json_string(v, &s) == SX_OK && s.len == 0)) {
-        sxp_jb_key(b, ckey);
-        sxp_jb_null(b);
-    } else if (h->json_string(v, &s) == SX_OK) {
-        sxp_jb_key(b, ckey);
-        sxp_jb_str(b, s);
-    }
-}
-
-/* Put a string member only when it is a non-empty string (inside nested objects). */
-static void
-put_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
-        const char *ckey)
-{
-    sx_str s;
-
-    if (get_nonempty(h, o, pkey, &s)) {
-        sxp_jb_key(b, ckey);
-        sxp_jb_str(b, s);
-    }
-}
-
 static void
 copy_bool(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
           const char *ckey)
@@ -288,8 +242,8 @@ addr_has_place(const sx_host_api *h, const sx_json *a)
     sx_str s;
 
     return h->json_type(a) == SX_JSON_OBJECT &&
-           (get_nonempty(h, a, "address1", &s) || get_nonempty(h, a, "city", &s) ||
-            get_nonempty(h, a, "zip", &s) || get_nonempty(h, a, "country_code", &s));
+           (sxp_get_nonempty(h, a, "address1", &s) || sxp_get_nonempty(h, a, "city", &s) ||
+            sxp_get_nonempty(h, a, "zip", &s) || sxp_get_nonempty(h, a, "country_code", &s));
 }
 
 static void
@@ -303,20 +257,20 @@ put_address(struct sxp_buf *b, sx_ctx *cx, const sx_json *a, const char *kind)
         sxp_jb_key(b, SX_K_KIND);
         sxp_jb_str(b, sx_cstr(kind));
     }
-    put_str(b, h, a, "first_name", SX_K_FIRST_NAME);
-    put_str(b, h, a, "last_name", SX_K_LAST_NAME);
-    put_str(b, h, a, "company", SX_K_COMPANY_NAME);
-    put_str(b, h, a, "phone", SX_K_PHONE);
-    put_str(b, h, a, "address1", SX_K_LINE1);
-    put_str(b, h, a, "address2", SX_K_LINE2);
-    put_str(b, h, a, "city", SX_K_CITY);
+    sxp_put_str(b, h, a, "first_name", SX_K_FIRST_NAME);
+    sxp_put_str(b, h, a, "last_name", SX_K_LAST_NAME);
+    sxp_put_str(b, h, a, "company", SX_K_COMPANY_NAME);
+    sxp_put_str(b, h, a, "phone", SX_K_PHONE);
+    sxp_put_str(b, h, a, "address1", SX_K_LINE1);
+    sxp_put_str(b, h, a, "address2", SX_K_LINE2);
+    sxp_put_str(b, h, a, "city", SX_K_CITY);
     /* MODEL.md: the region as the platform gives it; the name reads better on an invoice. */
-    if (get_nonempty(h, a, "province", &cc) || get_nonempty(h, a, "province_code", &cc)) {
+    if (sxp_get_nonempty(h, a, "province", &cc) || sxp_get_nonempty(h, a, "province_code", &cc)) {
         sxp_jb_key(b, SX_K_REGION);
         sxp_jb_str(b, cc);
     }
-    put_str(b, h, a, "zip", SX_K_POSTAL_CODE);
-    if (get_str(h, a, "country_code", &cc) && cc.len == 2) {
+    sxp_put_str(b, h, a, "zip", SX_K_POSTAL_CODE);
+    if (sxp_get_str(h, a, "country_code", &cc) && cc.len == 2) {
         char up[2];
         int  i;
 
@@ -348,22 +302,22 @@ shp_map_customer(sx_ctx *cx, const sx_json *c, struct sxp_buf *b)
     if ((rc = put_time(b, cx, c, "updated_at", SX_K_UPDATED_AT, 1, "customer", id)) != SX_OK ||
         (rc = put_time(b, cx, c, "created_at", SX_K_CREATED_AT, 0, "customer", id)) != SX_OK)
         return rc;
-    copy_str(b, h, c, "email", SX_K_EMAIL);
-    copy_str(b, h, c, "first_name", SX_K_FIRST_NAME);
-    copy_str(b, h, c, "last_name", SX_K_LAST_NAME);
+    sxp_copy_str(b, h, c, "email", SX_K_EMAIL);
+    sxp_copy_str(b, h, c, "first_name", SX_K_FIRST_NAME);
+    sxp_copy_str(b, h, c, "last_name", SX_K_LAST_NAME);
     /* Shopify keeps a customer's company on the addresses only: the default one's. */
     def = h->json_get(c, "default_address");
     if (h->json_type(def) == SX_JSON_OBJECT) {
-        copy_str(b, h, def, "company", SX_K_COMPANY_NAME);
+        sxp_copy_str(b, h, def, "company", SX_K_COMPANY_NAME);
         (void)id_text(cx, h->json_get(def, "id"), &def_id);
     }
-    copy_str(b, h, c, "phone", SX_K_PHONE);
-    if (get_str(h, c, "currency", &s) && currency_ok(s)) {
+    sxp_copy_str(b, h, c, "phone", SX_K_PHONE);
+    if (sxp_get_str(h, c, "currency", &s) && currency_ok(s)) {
         sxp_jb_key(b, SX_K_CURRENCY);
         sxp_jb_str(b, s);
     }
     copy_bool(b, h, c, "tax_exempt", SX_K_TAX_EXEMPT);
-    copy_str(b, h, c, "note", SX_K_NOTE);
+    sxp_copy_str(b, h, c, "note", SX_K_NOTE);
     tags = h->json_get(c, "tags");
     if (h->json_type(tags) == SX_JSON_STRING || h->json_type(tags) == SX_JSON_NULL) {
         if (h->json_string(tags, &s) != SX_OK)
@@ -426,7 +380,7 @@ shp_map_product(sx_ctx *cx, const sx_json *p, sx_str currency, struct sxp_buf *b
         return h->fail(cx, SX_E_INVALID, "the shop's currency is unknown: product " SX_STR_FMT
                        " cannot be priced", SX_STR_ARG(id));
     exp = sx_currency_exponent(currency);
-    if (!get_nonempty(h, p, "title", &s))
+    if (!sxp_get_nonempty(h, p, "title", &s))
         return h->fail(cx, SX_E_PROTOCOL, "Shopify product " SX_STR_FMT " has no title",
                        SX_STR_ARG(id));
     vars = get_arr(cx, p, "variants", &n, &too_long);
@@ -444,9 +398,9 @@ shp_map_product(sx_ctx *cx, const sx_json *p, sx_str currency, struct sxp_buf *b
         return rc;
     sxp_jb_key(b, SX_K_TITLE);
     sxp_jb_str(b, s);
-    copy_str(b, h, p, "body_html", SX_K_DESCRIPTION);
-    copy_str(b, h, p, "vendor", SX_K_VENDOR);
-    if (get_str(h, p, "status", &s) &&
+    sxp_copy_str(b, h, p, "body_html", SX_K_DESCRIPTION);
+    sxp_copy_str(b, h, p, "vendor", SX_K_VENDOR);
+    if (sxp_get_str(h, p, "status", &s) &&
         (sx_str_eq_cstr(s, "active") || sx_str_eq_cstr(s, "draft") ||
          sx_str_eq_cstr(s, "archived"))) {
         sxp_jb_key(b, SX_K_STATUS);
@@ -480,12 +434,12 @@ shp_map_product(sx_ctx *cx, const sx_json *p, sx_str currency, struct sxp_buf *b
         if ((rc = put_time(b, cx, v, "updated_at", SX_K_UPDATED_AT, 0, "variant", vid)) != SX_OK)
             return rc;
         /* MODEL.md: no title for the only variant; Shopify calls it "Default Title". */
-        if (get_nonempty(h, v, "title", &s) && !(n == 1 && sx_str_eq_cstr(s, "Default Title"))) {
+        if (sxp_get_nonempty(h, v, "title", &s) && !(n == 1 && sx_str_eq_cstr(s, "Default Title"))) {
             sxp_jb_key(b, SX_K_TITLE);
             sxp_jb_str(b, s);
         }
-        put_str(b, h, v, "sku", SX_K_SKU);
-        put_str(b, h, v, "barcode", SX_K_BARCODE);
+        sxp_put_str(b, h, v, "sku", SX_K_SKU);
+        sxp_put_str(b, h, v, "barcode", SX_K_BARCODE);
         sxp_jb_key(b, SX_K_PRICE_MINOR);
         sxp_jb_i64(b, price);
         copy_bool(b, h, v, "taxable", SX_K_TAXABLE);
@@ -570,7 +524,7 @@ put_taxes(struct sxp_buf *b, sx_ctx *cx, const sx_json *owner, int exp, int64_t 
                            what, SX_STR_ARG(id));
         if (write) {
             sxp_jb_obj(b);
-            put_str(b, h, t, "title", SX_K_TITLE);
+            sxp_put_str(b, h, t, "title", SX_K_TITLE);
             sxp_jb_key(b, SX_K_RATE_PPM);
             sxp_jb_i64(b, ppm);
             sxp_jb_key(b, SX_K_AMOUNT_MINOR);
@@ -591,7 +545,7 @@ financial_status(const sx_host_api *h, const sx_json *o)
     sx_str                   s;
     size_t                   i;
 
-    if (!get_str(h, o, "financial_status", &s))
+    if (!sxp_get_str(h, o, "financial_status", &s))
         return "pending";
     for (i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
         if (sx_str_eq_cstr(s, same[i]))
@@ -621,7 +575,7 @@ put_order_customer(struct sxp_buf *b, sx_ctx *cx, const sx_json *o)
     int                have_id = h->json_type(c) == SX_JSON_OBJECT &&
                                  id_text(cx, h->json_get(c, "id"), &id);
 
-    if (!have_id && !get_nonempty(h, o, "email", &s) && !get_nonempty(h, o, "phone", &s))
+    if (!have_id && !sxp_get_nonempty(h, o, "email", &s) && !sxp_get_nonempty(h, o, "phone", &s))
         return;                        /* a guest with nothing to link by */
     sxp_jb_key(b, SX_K_CUSTOMER);
     sxp_jb_obj(b);
@@ -629,20 +583,20 @@ put_order_customer(struct sxp_buf *b, sx_ctx *cx, const sx_json *o)
         sxp_jb_key(b, SX_K_EXTERNAL_ID);
         sxp_jb_str(b, id);
     }
-    if (get_nonempty(h, c, "email", &s) || get_nonempty(h, o, "email", &s)) {
+    if (sxp_get_nonempty(h, c, "email", &s) || sxp_get_nonempty(h, o, "email", &s)) {
         sxp_jb_key(b, SX_K_EMAIL);
         sxp_jb_str(b, s);
     }
-    if (get_nonempty(h, c, "first_name", &s) || get_nonempty(h, bill, "first_name", &s)) {
+    if (sxp_get_nonempty(h, c, "first_name", &s) || sxp_get_nonempty(h, bill, "first_name", &s)) {
         sxp_jb_key(b, SX_K_FIRST_NAME);
         sxp_jb_str(b, s);
     }
-    if (get_nonempty(h, c, "last_name", &s) || get_nonempty(h, bill, "last_name", &s)) {
+    if (sxp_get_nonempty(h, c, "last_name", &s) || sxp_get_nonempty(h, bill, "last_name", &s)) {
         sxp_jb_key(b, SX_K_LAST_NAME);
         sxp_jb_str(b, s);
     }
-    put_str(b, h, bill, "company", SX_K_COMPANY_NAME);
-    if (get_nonempty(h, c, "phone", &s) || get_nonempty(h, o, "phone", &s)) {
+    sxp_put_str(b, h, bill, "company", SX_K_COMPANY_NAME);
+    if (sxp_get_nonempty(h, c, "phone", &s) || sxp_get_nonempty(h, o, "phone", &s)) {
         sxp_jb_key(b, SX_K_PHONE);
         sxp_jb_str(b, s);
     }
@@ -707,9 +661,9 @@ put_lines(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oid,
         sxp_jb_str(b, lid);
         put_id(b, cx, li, "product_id", SX_K_PRODUCT_EXTERNAL_ID);
         put_id(b, cx, li, "variant_id", SX_K_VARIANT_EXTERNAL_ID);
-        put_str(b, h, li, "sku", SX_K_SKU);
+        sxp_put_str(b, h, li, "sku", SX_K_SKU);
         /* "name" is "Product - Variant"; a custom line may only have a title. */
-        if (!get_nonempty(h, li, "name", &s) && !get_nonempty(h, li, "title", &s))
+        if (!sxp_get_nonempty(h, li, "name", &s) && !sxp_get_nonempty(h, li, "title", &s))
             s = SX_STR("Item");
         sxp_jb_key(b, SX_K_TITLE);
         sxp_jb_str(b, s);
@@ -759,7 +713,7 @@ put_discounts(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str o
             return h->fail(cx, SX_E_PROTOCOL, "order " SX_STR_FMT " discounts out of range",
                            SX_STR_ARG(oid));
         sxp_jb_obj(b);
-        put_str(b, h, d, "code", SX_K_CODE);
+        sxp_put_str(b, h, d, "code", SX_K_CODE);
         sxp_jb_key(b, SX_K_AMOUNT_MINOR);
         sxp_jb_i64(b, amount);
         sxp_jb_obj_end(b);
@@ -772,9 +726,9 @@ put_discounts(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str o
             const sx_json *a = h->json_at(apps, i);
             sx_str         type;
 
-            if (get_str(h, a, "type", &type) && sx_str_eq_cstr(type, "discount_code"))
+            if (sxp_get_str(h, a, "type", &type) && sx_str_eq_cstr(type, "discount_code"))
                 continue;
-            if (get_nonempty(h, a, "title", &title) || get_nonempty(h, a, "description", &title))
+            if (sxp_get_nonempty(h, a, "title", &title) || sxp_get_nonempty(h, a, "description", &title))
                 break;
         }
         sxp_jb_obj(b);
@@ -818,7 +772,7 @@ put_shipping(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, int exp, sx_str oi
         {
             sx_str t;
 
-            if (get_nonempty(h, s, "title", &t) || get_nonempty(h, s, "code", &t)) {
+            if (sxp_get_nonempty(h, s, "title", &t) || sxp_get_nonempty(h, s, "code", &t)) {
                 sxp_jb_key(b, SX_K_TITLE);
                 sxp_jb_str(b, t);
             }
@@ -851,11 +805,11 @@ refund_amount(sx_ctx *cx, const sx_json *r, sx_str currency, int exp, sx_str rid
         const sx_json *t = h->json_at(arr, i);
         sx_str         kind, status, cur;
 
-        if (!get_str(h, t, "kind", &kind) || !sx_str_eq_cstr(kind, "refund"))
+        if (!sxp_get_str(h, t, "kind", &kind) || !sx_str_eq_cstr(kind, "refund"))
             continue;
-        if (get_str(h, t, "status", &status) && !sx_str_eq_cstr(status, "success"))
+        if (sxp_get_str(h, t, "status", &status) && !sx_str_eq_cstr(status, "success"))
             continue;
-        if (get_str(h, t, "currency", &cur) && cur.len > 0 && !sx_str_eq(cur, currency)) {
+        if (sxp_get_str(h, t, "currency", &cur) && cur.len > 0 && !sx_str_eq(cur, currency)) {
             found = 0;                 /* another currency: fall back to the lines */
             sum = 0;
             break;
@@ -952,7 +906,7 @@ put_refunds(struct sxp_buf *b, sx_ctx *cx, const sx_json *o, sx_str currency, in
         sxp_jb_i64(b, amount);
         if ((rc = put_time(b, cx, r, "created_at", SX_K_CREATED_AT, 0, "refund", rid)) != SX_OK)
             return rc;
-        put_str(b, h, r, "note", SX_K_NOTE);
+        sxp_put_str(b, h, r, "note", SX_K_NOTE);
         sxp_jb_obj_end(b);
     }
     sxp_jb_arr_end(b);
@@ -989,7 +943,7 @@ shp_map_order(sx_ctx *cx, const sx_json *o, struct sxp_buf *b)
     rc = shp_record_id(cx, o, &id);
     if (rc != SX_OK)
         return rc;
-    if (!get_str(h, o, "currency", &cur) || !currency_ok(cur))
+    if (!sxp_get_str(h, o, "currency", &cur) || !currency_ok(cur))
         return h->fail(cx, SX_E_PROTOCOL, "Shopify order " SX_STR_FMT " has no currency",
                        SX_STR_ARG(id));
     exp = sx_currency_exponent(cur);
@@ -1001,7 +955,7 @@ shp_map_order(sx_ctx *cx, const sx_json *o, struct sxp_buf *b)
     if ((rc = put_time(b, cx, o, "updated_at", SX_K_UPDATED_AT, 1, "order", id)) != SX_OK ||
         (rc = put_time(b, cx, o, "created_at", SX_K_CREATED_AT, 0, "order", id)) != SX_OK)
         return rc;
-    if (get_nonempty(h, o, "name", &s)) {
+    if (sxp_get_nonempty(h, o, "name", &s)) {
         sxp_jb_key(b, SX_K_NUMBER);
         sxp_jb_str(b, s);
     } else if (id_text(cx, h->json_get(o, "order_number"), &s)) {
@@ -1033,7 +987,7 @@ shp_map_order(sx_ctx *cx, const sx_json *o, struct sxp_buf *b)
         sxp_jb_key(b, SX_K_SHIPPING_ADDRESS);
         put_address(b, cx, addr, NULL);
     }
-    copy_str(b, h, o, "note", SX_K_NOTE);
+    sxp_copy_str(b, h, o, "note", SX_K_NOTE);
     tags = h->json_get(o, "tags");
     if (h->json_type(tags) == SX_JSON_STRING) {
         (void)h->json_string(tags, &s);

@@ -28,60 +28,6 @@
 
 /* ---- reading WooCommerce JSON ---------------------------------------------------------------- */
 
-/* A string member; 1 with *out set (maybe empty), else 0. */
-static int
-get_str(const sx_host_api *h, const sx_json *o, const char *key, sx_str *out)
-{
-    return h->json_string(h->json_get(o, key), out) == SX_OK;
-}
-
-static int
-get_nonempty(const sx_host_api *h, const sx_json *o, const char *key, sx_str *out)
-{
-    return get_str(h, o, key, out) && out->len > 0;
-}
-
-static void
-put_sx(struct sxp_buf *b, const char *ckey, sx_str s)
-{
-    sxp_jb_key(b, ckey);
-    sxp_jb_str(b, s);
-}
-
-static void
-put_i64(struct sxp_buf *b, const char *ckey, int64_t v)
-{
-    sxp_jb_key(b, ckey);
-    sxp_jb_i64(b, v);
-}
-
-/* A string member with MODEL.md's absent/null rule: "" and null are sent as null. */
-static void
-copy_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
-         const char *ckey)
-{
-    const sx_json *v = h->json_get(o, pkey);
-    sx_str         s;
-
-    if (h->json_string(v, &s) == SX_OK && s.len > 0) {
-        put_sx(b, ckey, s);
-    } else if (h->json_type(v) == SX_JSON_NULL || h->json_type(v) == SX_JSON_STRING) {
-        sxp_jb_key(b, ckey);
-        sxp_jb_null(b);
-    }
-}
-
-/* Put a member only when it is a non-empty string (inside nested objects). */
-static void
-put_str(struct sxp_buf *b, const sx_host_api *h, const sx_json *o, const char *pkey,
-        const char *ckey)
-{
-    sx_str s;
-
-    if (get_nonempty(h, o, pkey, &s))
-        put_sx(b, ckey, s);
-}
-
 /* A positive id (JSON integer or digit string) as decimal text in the call arena. */
 static int
 id_text(sx_ctx *cx, const sx_json *v, sx_str *out)
@@ -352,8 +298,8 @@ addr_has_place(const sx_host_api *h, const sx_json *a)
     sx_str s;
 
     return h->json_type(a) == SX_JSON_OBJECT &&
-           (get_nonempty(h, a, "address_1", &s) || get_nonempty(h, a, "city", &s) ||
-            get_nonempty(h, a, "postcode", &s) || get_nonempty(h, a, "country", &s));
+           (sxp_get_nonempty(h, a, "address_1", &s) || sxp_get_nonempty(h, a, "city", &s) ||
+            sxp_get_nonempty(h, a, "postcode", &s) || sxp_get_nonempty(h, a, "country", &s));
 }
 
 static void
@@ -364,18 +310,18 @@ put_address(struct sxp_buf *b, sx_ctx *cx, const sx_json *a, const char *kind)
 
     sxp_jb_obj(b);
     if (kind != NULL)
-        put_sx(b, SX_K_KIND, sx_cstr(kind));
-    put_str(b, h, a, "first_name", SX_K_FIRST_NAME);
-    put_str(b, h, a, "last_name", SX_K_LAST_NAME);
-    put_str(b, h, a, "company", SX_K_COMPANY_NAME);
-    put_str(b, h, a, "phone", SX_K_PHONE);
-    put_str(b, h, a, "address_1", SX_K_LINE1);
-    put_str(b, h, a, "address_2", SX_K_LINE2);
-    put_str(b, h, a, "city", SX_K_CITY);
-    put_str(b, h, a, "state", SX_K_REGION);
-    put_str(b, h, a, "postcode", SX_K_POSTAL_CODE);
+        sxp_jb_kstr(b, SX_K_KIND, sx_cstr(kind));
+    sxp_put_str(b, h, a, "first_name", SX_K_FIRST_NAME);
+    sxp_put_str(b, h, a, "last_name", SX_K_LAST_NAME);
+    sxp_put_str(b, h, a, "company", SX_K_COMPANY_NAME);
+    sxp_put_str(b, h, a, "phone", SX_K_PHONE);
+    sxp_put_str(b, h, a, "address_1", SX_K_LINE1);
+    sxp_put_str(b, h, a, "address_2", SX_K_LINE2);
+    sxp_put_str(b, h, a, "city", SX_K_CITY);
+    sxp_put_str(b, h, a, "state", SX_K_REGION);
+    sxp_put_str(b, h, a, "postcode", SX_K_POSTAL_CODE);
     /* WooCommerce's country is an ISO 3166-1 alpha-2 code; anything else is left out. */
-    if (get_str(h, a, "country", &cc) && cc.len == 2) {
+    if (sxp_get_str(h, a, "country", &cc) && cc.len == 2) {
         char up[2];
         int  i;
 
@@ -385,7 +331,7 @@ put_address(struct sxp_buf *b, sx_ctx *cx, const sx_json *a, const char *kind)
                 break;
         }
         if (i == 2)
-            put_sx(b, SX_K_COUNTRY_CODE, (sx_str){ up, 2 });
+            sxp_jb_kstr(b, SX_K_COUNTRY_CODE, (sx_str){ up, 2 });
     }
     sxp_jb_obj_end(b);
 }
@@ -418,26 +364,26 @@ woo_map_customer(sx_ctx *cx, const sx_json *c, struct sxp_buf *b)
     /* MODEL.md 3: at least one of email, names, company. Imported customers may have none
      * on the account; the billing contact then names them (platforms.md 2.2). */
     src_email = src_first = src_last = c;
-    if (!get_nonempty(h, c, "email", &s) && !get_nonempty(h, c, "first_name", &s) &&
-        !get_nonempty(h, c, "last_name", &s) && !get_nonempty(h, bill, "company", &s)) {
-        if (!get_nonempty(h, bill, "email", &s) && !get_nonempty(h, bill, "first_name", &s) &&
-            !get_nonempty(h, bill, "last_name", &s))
+    if (!sxp_get_nonempty(h, c, "email", &s) && !sxp_get_nonempty(h, c, "first_name", &s) &&
+        !sxp_get_nonempty(h, c, "last_name", &s) && !sxp_get_nonempty(h, bill, "company", &s)) {
+        if (!sxp_get_nonempty(h, bill, "email", &s) && !sxp_get_nonempty(h, bill, "first_name", &s) &&
+            !sxp_get_nonempty(h, bill, "last_name", &s))
             return h->fail(cx, SX_E_REJECTED, "WooCommerce %s has no email, name or company, "
                            "on the account or in billing: nothing to name it by", where);
         src_email = src_first = src_last = bill;
     }
 
     sxp_jb_obj(b);
-    put_sx(b, SX_K_EXTERNAL_ID, id);
+    sxp_jb_kstr(b, SX_K_EXTERNAL_ID, id);
     if ((rc = put_ms(b, cx, SX_K_UPDATED_AT, ms)) != SX_OK ||
         (rc = put_gmt(b, cx, c, "date_created_gmt", SX_K_CREATED_AT, where)) != SX_OK)
         return rc;
-    copy_str(b, h, src_email, "email", SX_K_EMAIL);
-    copy_str(b, h, src_first, "first_name", SX_K_FIRST_NAME);
-    copy_str(b, h, src_last, "last_name", SX_K_LAST_NAME);
+    sxp_copy_str(b, h, src_email, "email", SX_K_EMAIL);
+    sxp_copy_str(b, h, src_first, "first_name", SX_K_FIRST_NAME);
+    sxp_copy_str(b, h, src_last, "last_name", SX_K_LAST_NAME);
     if (bill != NULL) {
-        copy_str(b, h, bill, "company", SX_K_COMPANY_NAME);
-        copy_str(b, h, bill, "phone", SX_K_PHONE);
+        sxp_copy_str(b, h, bill, "company", SX_K_COMPANY_NAME);
+        sxp_copy_str(b, h, bill, "phone", SX_K_PHONE);
     }
     if (bill != NULL || ship != NULL) {
         /* The record is read whole: the array says which addresses exist now. */
@@ -477,8 +423,8 @@ taxable_of(const sx_host_api *h, const sx_json *o, const sx_json *parent, int *o
     sx_str s;
 
     /* A variation may say "parent" (platforms.md 2.2): the parent's then. */
-    if (!get_nonempty(h, o, "tax_status", &s) || sx_str_eq_cstr(s, "parent")) {
-        if (parent == NULL || !get_nonempty(h, parent, "tax_status", &s))
+    if (!sxp_get_nonempty(h, o, "tax_status", &s) || sx_str_eq_cstr(s, "parent")) {
+        if (parent == NULL || !sxp_get_nonempty(h, parent, "tax_status", &s))
             return 0;
     }
     *out = !sx_str_eq_cstr(s, "none");
@@ -516,7 +462,7 @@ put_variant(struct sxp_buf *b, sx_ctx *cx, const sx_json *v, const sx_json *pare
     if ((rc = price_of(cx, v, exp, &price, where)) != SX_OK)
         return rc;
     sxp_jb_obj(b);
-    put_sx(b, SX_K_EXTERNAL_ID, vid);
+    sxp_jb_kstr(b, SX_K_EXTERNAL_ID, vid);
     if (parent != NULL) {
         struct sxp_buf t;
 
@@ -527,7 +473,7 @@ put_variant(struct sxp_buf *b, sx_ctx *cx, const sx_json *v, const sx_json *pare
         for (i = 0; i < n; i++) {
             sx_str opt;
 
-            if (!get_nonempty(h, h->json_at(attrs, i), "option", &opt))
+            if (!sxp_get_nonempty(h, h->json_at(attrs, i), "option", &opt))
                 continue;
             if (t.len > 0)
                 sxp_buf_raw(&t, " / ", 3);
@@ -536,17 +482,17 @@ put_variant(struct sxp_buf *b, sx_ctx *cx, const sx_json *v, const sx_json *pare
         if (t.rc != SX_OK)
             return h->fail(cx, t.rc, "WooCommerce %s has attributes too long", where);
         if (t.len > 0)
-            put_sx(b, SX_K_TITLE, (sx_str){ t.p, t.len });
+            sxp_jb_kstr(b, SX_K_TITLE, (sx_str){ t.p, t.len });
     }
-    put_str(b, h, v, "sku", SX_K_SKU);
-    put_i64(b, SX_K_PRICE_MINOR, price);
+    sxp_put_str(b, h, v, "sku", SX_K_SKU);
+    sxp_jb_ki64(b, SX_K_PRICE_MINOR, price);
     if (taxable_of(h, v, parent, &taxable)) {
         sxp_jb_key(b, SX_K_TAXABLE);
         sxp_jb_bool(b, taxable);
     }
     if (stock_of(h, v, parent, &stock))
-        put_i64(b, SX_K_STOCK, stock);
-    put_i64(b, SX_K_POSITION, (int64_t)pos);
+        sxp_jb_ki64(b, SX_K_STOCK, stock);
+    sxp_jb_ki64(b, SX_K_POSITION, (int64_t)pos);
     sxp_jb_obj_end(b);
     return SX_OK;
 }
@@ -572,7 +518,7 @@ woo_map_product(sx_ctx *cx, const sx_json *p, const sx_json *variations, sx_str 
     exp = sx_currency_exponent(currency);
     if ((rc = woo_record_modified(cx, p, &ms)) != SX_OK)
         return rc;
-    if (!get_nonempty(h, p, "name", &s))
+    if (!sxp_get_nonempty(h, p, "name", &s))
         return h->fail(cx, SX_E_REJECTED, "WooCommerce %s has no name", where);
     if (variations != NULL) {
         if (h->json_type(variations) != SX_JSON_ARRAY)
@@ -587,13 +533,13 @@ woo_map_product(sx_ctx *cx, const sx_json *p, const sx_json *variations, sx_str 
         return rc;
 
     sxp_jb_obj(b);
-    put_sx(b, SX_K_EXTERNAL_ID, id);
+    sxp_jb_kstr(b, SX_K_EXTERNAL_ID, id);
     if ((rc = put_ms(b, cx, SX_K_UPDATED_AT, ms)) != SX_OK ||
         (rc = put_gmt(b, cx, p, "date_created_gmt", SX_K_CREATED_AT, where)) != SX_OK)
         return rc;
-    put_sx(b, SX_K_TITLE, s);
-    copy_str(b, h, p, "description", SX_K_DESCRIPTION);
-    if (get_str(h, p, "status", &s)) {
+    sxp_jb_kstr(b, SX_K_TITLE, s);
+    sxp_copy_str(b, h, p, "description", SX_K_DESCRIPTION);
+    if (sxp_get_str(h, p, "status", &s)) {
         /* publish is on sale; draft, pending review, private and scheduled are not (yet);
          * trash is on its way out. */
         const char *st = sx_str_eq_cstr(s, "publish") ? "active"
@@ -602,14 +548,14 @@ woo_map_product(sx_ctx *cx, const sx_json *p, const sx_json *variations, sx_str 
                        : sx_str_eq_cstr(s, "trash") ? "archived" : NULL;
 
         if (st != NULL)
-            put_sx(b, SX_K_STATUS, sx_cstr(st));
+            sxp_jb_kstr(b, SX_K_STATUS, sx_cstr(st));
     }
-    put_sx(b, SX_K_CURRENCY, currency);
+    sxp_jb_kstr(b, SX_K_CURRENCY, currency);
     if (h->json_type(tags) == SX_JSON_ARRAY) {
         sxp_jb_key(b, SX_K_TAGS);
         sxp_jb_arr(b);
         for (i = 0; i < nt; i++) {
-            if (get_nonempty(h, h->json_at(tags, i), "name", &s))
+            if (sxp_get_nonempty(h, h->json_at(tags, i), "name", &s))
                 sxp_jb_str(b, s);
         }
         sxp_jb_arr_end(b);
@@ -697,7 +643,7 @@ read_rates(struct order_map *d)
                            "an object", d->where);
         if (h->json_int64(h->json_get(t, "rate_id"), &r->rate_id) != SX_OK)
             r->rate_id = -1;
-        if (!get_nonempty(h, t, "label", &r->label))
+        if (!sxp_get_nonempty(h, t, "label", &r->label))
             r->label = SX_STR_NULL;
         if (percent_ppm(d->cx, h->json_get(t, "rate_percent"), &r->ppm) != SX_OK)
             return h->fail(d->cx, SX_E_PROTOCOL, "WooCommerce %s has a tax line with an "
@@ -718,9 +664,9 @@ put_tax(struct sxp_buf *b, const struct tax_rate *r, int64_t amount)
 {
     sxp_jb_obj(b);
     if (r->label.len > 0)
-        put_sx(b, SX_K_TITLE, r->label);
-    put_i64(b, SX_K_RATE_PPM, r->ppm);
-    put_i64(b, SX_K_AMOUNT_MINOR, amount);
+        sxp_jb_kstr(b, SX_K_TITLE, r->label);
+    sxp_jb_ki64(b, SX_K_RATE_PPM, r->ppm);
+    sxp_jb_ki64(b, SX_K_AMOUNT_MINOR, amount);
     sxp_jb_obj_end(b);
 }
 
@@ -804,24 +750,24 @@ put_line_items(struct sxp_buf *b, struct order_map *d)
             return range_fail(d, "line amounts");
 
         sxp_jb_obj(b);
-        put_sx(b, SX_K_EXTERNAL_ID, lid);
+        sxp_jb_kstr(b, SX_K_EXTERNAL_ID, lid);
         have_pid = id_text(d->cx, h->json_get(li, "product_id"), &pid);
         if (have_pid)
-            put_sx(b, SX_K_PRODUCT_EXTERNAL_ID, pid);
+            sxp_jb_kstr(b, SX_K_PRODUCT_EXTERNAL_ID, pid);
         /* A simple product's only variant carries the product's id (woo_map_product). */
         if (id_text(d->cx, h->json_get(li, "variation_id"), &s))
-            put_sx(b, SX_K_VARIANT_EXTERNAL_ID, s);
+            sxp_jb_kstr(b, SX_K_VARIANT_EXTERNAL_ID, s);
         else if (have_pid)
-            put_sx(b, SX_K_VARIANT_EXTERNAL_ID, pid);
-        put_str(b, h, li, "sku", SX_K_SKU);
-        if (!get_nonempty(h, li, "name", &s))
+            sxp_jb_kstr(b, SX_K_VARIANT_EXTERNAL_ID, pid);
+        sxp_put_str(b, h, li, "sku", SX_K_SKU);
+        if (!sxp_get_nonempty(h, li, "name", &s))
             s = SX_STR("Item");
-        put_sx(b, SX_K_TITLE, s);
-        put_i64(b, SX_K_QUANTITY, qty);
-        put_i64(b, SX_K_UNIT_PRICE_MINOR, unit_of(gross, qty));
-        put_i64(b, SX_K_DISCOUNT_MINOR, disc);
-        put_i64(b, SX_K_TAX_MINOR, tottax);
-        put_i64(b, SX_K_TOTAL_MINOR, net);
+        sxp_jb_kstr(b, SX_K_TITLE, s);
+        sxp_jb_ki64(b, SX_K_QUANTITY, qty);
+        sxp_jb_ki64(b, SX_K_UNIT_PRICE_MINOR, unit_of(gross, qty));
+        sxp_jb_ki64(b, SX_K_DISCOUNT_MINOR, disc);
+        sxp_jb_ki64(b, SX_K_TAX_MINOR, tottax);
+        sxp_jb_ki64(b, SX_K_TOTAL_MINOR, net);
         if ((rc = put_line_taxes(b, d, li, where)) != SX_OK)
             return rc;
         sxp_jb_obj_end(b);
@@ -857,7 +803,7 @@ put_fees(struct sxp_buf *b, struct order_map *d, int as_discount)
         amount = tot;
         if (d->incl && !add64(&amount, tax))
             return range_fail(d, "fees");
-        if (!get_nonempty(h, f, "name", &s))
+        if (!sxp_get_nonempty(h, f, "name", &s))
             s = SX_STR("Fee");
         if ((amount < 0) != as_discount)
             continue;
@@ -865,21 +811,21 @@ put_fees(struct sxp_buf *b, struct order_map *d, int as_discount)
             if (amount == INT64_MIN || !add64(&d->neg_fees, -amount))
                 return range_fail(d, "fees");
             sxp_jb_obj(b);
-            put_sx(b, SX_K_TITLE, s);
-            put_i64(b, SX_K_AMOUNT_MINOR, -amount);
+            sxp_jb_kstr(b, SX_K_TITLE, s);
+            sxp_jb_ki64(b, SX_K_AMOUNT_MINOR, -amount);
             sxp_jb_obj_end(b);
             continue;
         }
         if (!add64(&d->subtotal, amount))
             return range_fail(d, "fees");
         sxp_jb_obj(b);
-        put_sx(b, SX_K_EXTERNAL_ID, fid);
-        put_sx(b, SX_K_TITLE, s);
-        put_i64(b, SX_K_QUANTITY, 1);
-        put_i64(b, SX_K_UNIT_PRICE_MINOR, amount);
-        put_i64(b, SX_K_DISCOUNT_MINOR, 0);
-        put_i64(b, SX_K_TAX_MINOR, tax);
-        put_i64(b, SX_K_TOTAL_MINOR, amount);
+        sxp_jb_kstr(b, SX_K_EXTERNAL_ID, fid);
+        sxp_jb_kstr(b, SX_K_TITLE, s);
+        sxp_jb_ki64(b, SX_K_QUANTITY, 1);
+        sxp_jb_ki64(b, SX_K_UNIT_PRICE_MINOR, amount);
+        sxp_jb_ki64(b, SX_K_DISCOUNT_MINOR, 0);
+        sxp_jb_ki64(b, SX_K_TAX_MINOR, tax);
+        sxp_jb_ki64(b, SX_K_TOTAL_MINOR, amount);
         if ((rc = put_line_taxes(b, d, f, where)) != SX_OK)
             return rc;
         sxp_jb_obj_end(b);
@@ -917,12 +863,12 @@ put_charges(struct sxp_buf *b, struct order_map *d, int ship, int64_t *sum)
             return range_fail(d, ship ? "shipping" : "discounts");
         sxp_jb_obj(b);
         if (!ship)
-            put_str(b, h, c, "code", SX_K_CODE);
-        else if (get_nonempty(h, c, "method_title", &t) || get_nonempty(h, c, "method_id", &t))
-            put_sx(b, SX_K_TITLE, t);
-        put_i64(b, SX_K_AMOUNT_MINOR, amount);
+            sxp_put_str(b, h, c, "code", SX_K_CODE);
+        else if (sxp_get_nonempty(h, c, "method_title", &t) || sxp_get_nonempty(h, c, "method_id", &t))
+            sxp_jb_kstr(b, SX_K_TITLE, t);
+        sxp_jb_ki64(b, SX_K_AMOUNT_MINOR, amount);
         if (ship)
-            put_i64(b, SX_K_TAX_MINOR, tax);
+            sxp_jb_ki64(b, SX_K_TAX_MINOR, tax);
         sxp_jb_obj_end(b);
     }
     if (!ship && (rc = put_fees(b, d, 1)) != SX_OK)
@@ -965,11 +911,11 @@ put_refunds(struct sxp_buf *b, struct order_map *d, int64_t *sum)
         if (!add64(sum, amount))
             return range_fail(d, "refunds");
         sxp_jb_obj(b);
-        put_sx(b, SX_K_EXTERNAL_ID, rid);
-        put_i64(b, SX_K_AMOUNT_MINOR, amount);
+        sxp_jb_kstr(b, SX_K_EXTERNAL_ID, rid);
+        sxp_jb_ki64(b, SX_K_AMOUNT_MINOR, amount);
         if ((rc = put_gmt(b, d->cx, r, "date_created_gmt", SX_K_CREATED_AT, where)) != SX_OK)
             return rc;
-        put_str(b, h, r, "reason", SX_K_NOTE);
+        sxp_put_str(b, h, r, "reason", SX_K_NOTE);
         sxp_jb_obj_end(b);
     }
     sxp_jb_arr_end(b);
@@ -986,19 +932,19 @@ put_order_customer(struct sxp_buf *b, sx_ctx *cx, const sx_json *o)
     sx_str             id, s;
     int                have_id = id_text(cx, h->json_get(o, "customer_id"), &id);
 
-    if (!have_id && !get_nonempty(h, bill, "email", &s) &&
-        !get_nonempty(h, bill, "first_name", &s) && !get_nonempty(h, bill, "last_name", &s) &&
-        !get_nonempty(h, bill, "company", &s) && !get_nonempty(h, bill, "phone", &s))
+    if (!have_id && !sxp_get_nonempty(h, bill, "email", &s) &&
+        !sxp_get_nonempty(h, bill, "first_name", &s) && !sxp_get_nonempty(h, bill, "last_name", &s) &&
+        !sxp_get_nonempty(h, bill, "company", &s) && !sxp_get_nonempty(h, bill, "phone", &s))
         return;                        /* a guest with nothing to link by */
     sxp_jb_key(b, SX_K_CUSTOMER);
     sxp_jb_obj(b);
     if (have_id)
-        put_sx(b, SX_K_EXTERNAL_ID, id);
-    put_str(b, h, bill, "email", SX_K_EMAIL);
-    put_str(b, h, bill, "first_name", SX_K_FIRST_NAME);
-    put_str(b, h, bill, "last_name", SX_K_LAST_NAME);
-    put_str(b, h, bill, "company", SX_K_COMPANY_NAME);
-    put_str(b, h, bill, "phone", SX_K_PHONE);
+        sxp_jb_kstr(b, SX_K_EXTERNAL_ID, id);
+    sxp_put_str(b, h, bill, "email", SX_K_EMAIL);
+    sxp_put_str(b, h, bill, "first_name", SX_K_FIRST_NAME);
+    sxp_put_str(b, h, bill, "last_name", SX_K_LAST_NAME);
+    sxp_put_str(b, h, bill, "company", SX_K_COMPANY_NAME);
+    sxp_put_str(b, h, bill, "phone", SX_K_PHONE);
     sxp_jb_obj_end(b);
 }
 
@@ -1042,7 +988,7 @@ woo_map_order(sx_ctx *cx, const sx_json *o, struct sxp_buf *b)
     if ((rc = woo_record_id(cx, o, &d.id)) != SX_OK)
         return rc;
     snprintf(d.where, sizeof(d.where), "order " SX_STR_FMT, SX_STR_ARG(d.id));
-    if (!get_str(h, o, "currency", &cur) || !currency_ok(cur))
+    if (!sxp_get_str(h, o, "currency", &cur) || !currency_ok(cur))
         return h->fail(cx, SX_E_PROTOCOL, "WooCommerce %s has no valid currency", d.where);
     d.exp = sx_currency_exponent(cur);
     (void)h->json_bool(h->json_get(o, "prices_include_tax"), &d.incl);
@@ -1055,24 +1001,24 @@ woo_map_order(sx_ctx *cx, const sx_json *o, struct sxp_buf *b)
     paid = rc == SX_OK;
 
     /* platforms.md 2.2 statuses; a plugin's own status is an order in progress. */
-    (void)get_str(h, o, "status", &st);
+    (void)sxp_get_str(h, o, "status", &st);
     status = sx_str_eq_cstr(st, "completed") || sx_str_eq_cstr(st, "refunded") ? "completed"
            : sx_str_eq_cstr(st, "cancelled") || sx_str_eq_cstr(st, "failed") ||
              sx_str_eq_cstr(st, "trash") ? "cancelled"
            : sx_str_eq_cstr(st, "checkout-draft") ? "draft" : "open";
 
     sxp_jb_obj(b);
-    put_sx(b, SX_K_EXTERNAL_ID, d.id);
+    sxp_jb_kstr(b, SX_K_EXTERNAL_ID, d.id);
     if ((rc = put_ms(b, cx, SX_K_UPDATED_AT, ms)) != SX_OK ||
         (rc = put_gmt(b, cx, o, "date_created_gmt", SX_K_CREATED_AT, d.where)) != SX_OK)
         return rc;
-    if (get_nonempty(h, o, "number", &s) || id_text(cx, h->json_get(o, "number"), &s))
-        put_sx(b, SX_K_NUMBER, s);
-    put_sx(b, SX_K_STATUS, sx_cstr(status));
+    if (sxp_get_nonempty(h, o, "number", &s) || id_text(cx, h->json_get(o, "number"), &s))
+        sxp_jb_kstr(b, SX_K_NUMBER, s);
+    sxp_jb_kstr(b, SX_K_STATUS, sx_cstr(status));
     /* No cancellation time of its own: the last change is when it was cancelled. */
     if (strcmp(status, "cancelled") == 0 && (rc = put_ms(b, cx, SX_K_CANCELLED_AT, ms)) != SX_OK)
         return rc;
-    put_sx(b, SX_K_CURRENCY, cur);
+    sxp_jb_kstr(b, SX_K_CURRENCY, cur);
     sxp_jb_key(b, SX_K_TAXES_INCLUDED);
     sxp_jb_bool(b, d.incl);
     put_order_customer(b, cx, o);
@@ -1086,7 +1032,7 @@ woo_map_order(sx_ctx *cx, const sx_json *o, struct sxp_buf *b)
         sxp_jb_key(b, SX_K_SHIPPING_ADDRESS);
         put_address(b, cx, addr, NULL);
     }
-    copy_str(b, h, o, "customer_note", SX_K_NOTE);
+    sxp_copy_str(b, h, o, "customer_note", SX_K_NOTE);
 
     sxp_jb_key(b, SX_K_LINES);
     sxp_jb_arr(b);
@@ -1118,19 +1064,19 @@ woo_map_order(sx_ctx *cx, const sx_json *o, struct sxp_buf *b)
         total = 0;
     if ((rc = total_or(&d, "total", NULL, total, &total)) != SX_OK)
         return rc;
-    put_i64(b, SX_K_SUBTOTAL_MINOR, d.subtotal);
-    put_i64(b, SX_K_DISCOUNT_MINOR, discount);
-    put_i64(b, SX_K_SHIPPING_MINOR, shipping);
-    put_i64(b, SX_K_TAX_MINOR, tax);
-    put_i64(b, SX_K_TOTAL_MINOR, total);
-    put_i64(b, SX_K_REFUNDED_MINOR, refund_sum);
+    sxp_jb_ki64(b, SX_K_SUBTOTAL_MINOR, d.subtotal);
+    sxp_jb_ki64(b, SX_K_DISCOUNT_MINOR, discount);
+    sxp_jb_ki64(b, SX_K_SHIPPING_MINOR, shipping);
+    sxp_jb_ki64(b, SX_K_TAX_MINOR, tax);
+    sxp_jb_ki64(b, SX_K_TOTAL_MINOR, total);
+    sxp_jb_ki64(b, SX_K_REFUNDED_MINOR, refund_sum);
 
     /* What the buyer's money did: WooCommerce has no payment state of its own. */
     fin = sx_str_eq_cstr(st, "refunded") || (refund_sum > 0 && refund_sum >= total) ? "refunded"
         : refund_sum > 0 ? "partially_refunded"
         : paid || sx_str_eq_cstr(st, "processing") || sx_str_eq_cstr(st, "completed") ? "paid"
         : strcmp(status, "cancelled") == 0 ? "voided" : "pending";
-    put_sx(b, SX_K_FINANCIAL_STATUS, sx_cstr(fin));
+    sxp_jb_kstr(b, SX_K_FINANCIAL_STATUS, sx_cstr(fin));
     if ((rc = put_raw(b, cx, o)) != SX_OK)
         return rc;
     sxp_jb_obj_end(b);
@@ -1153,7 +1099,7 @@ push_str(struct sxp_buf *b, sx_ctx *cx, const sx_json *canon, const char *ckey,
         return SX_OK;
     if (h->json_type(v) != SX_JSON_NULL && h->json_string(v, &s) != SX_OK)
         return h->fail(cx, SX_E_INVALID, "canonical %s is not a string", ckey);
-    put_sx(b, pkey, s);
+    sxp_jb_kstr(b, pkey, s);
     return SX_OK;
 }
 
@@ -1238,7 +1184,7 @@ woo_customer_body(sx_ctx *cx, const sx_json *canon, struct sxp_buf *b)
         if (h->json_string(v, &s) != SX_OK)
             return h->fail(cx, SX_E_INVALID, "canonical email is not a string");
         if (s.len > 0)
-            put_sx(b, "email", s);
+            sxp_jb_kstr(b, "email", s);
     }
     if ((rc = push_str(b, cx, canon, SX_K_FIRST_NAME, "first_name")) != SX_OK ||
         (rc = push_str(b, cx, canon, SX_K_LAST_NAME, "last_name")) != SX_OK ||
@@ -1264,7 +1210,7 @@ put_decimal(struct sxp_buf *b, const char *pkey, int64_t minor, int exp)
     else
         n = snprintf(num, sizeof(num), "%llu.%0*llu", (unsigned long long)(a / div), exp,
                      (unsigned long long)(a % div));
-    put_sx(b, pkey, (sx_str){ num, (size_t)n });
+    sxp_jb_kstr(b, pkey, (sx_str){ num, (size_t)n });
 }
 
 /* A canonical variant's sellable fields: sku, regular_price, stock, tax status. */
@@ -1294,12 +1240,12 @@ push_variant_fields(struct sxp_buf *b, sx_ctx *cx, const sx_json *v, sx_str curr
         sxp_jb_key(b, "manage_stock");
         sxp_jb_bool(b, h->json_type(x) != SX_JSON_NULL);
         if (h->json_type(x) != SX_JSON_NULL)
-            put_i64(b, "stock_quantity", n);
+            sxp_jb_ki64(b, "stock_quantity", n);
     }
     if ((x = h->json_get(v, SX_K_TAXABLE)) != NULL && h->json_type(x) != SX_JSON_NULL) {
         if (h->json_bool(x, &t) != SX_OK)
             return h->fail(cx, SX_E_INVALID, "canonical taxable is not a boolean");
-        put_sx(b, "tax_status", t ? SX_STR("taxable") : SX_STR("none"));
+        sxp_jb_kstr(b, "tax_status", t ? SX_STR("taxable") : SX_STR("none"));
     }
     return SX_OK;
 }
@@ -1327,7 +1273,7 @@ woo_product_body(sx_ctx *cx, const sx_json *canon, struct sxp_buf *b)
         if (st == NULL)
             return h->fail(cx, SX_E_INVALID, "product status \"" SX_STR_FMT "\" is not "
                            "active, draft or archived", SX_STR_ARG(s));
-        put_sx(b, "status", sx_cstr(st));
+        sxp_jb_kstr(b, "status", sx_cstr(st));
     }
     /* No "tags": WooCommerce's REST API assigns tags by term id only (it plucks "id" from
      * each and ignores names), so [{"name":..}] would clear the product's tags. */
@@ -1363,7 +1309,7 @@ woo_variation_body(sx_ctx *cx, const sx_json *variant, sx_str currency, struct s
         if (vid.len == 0 || i != vid.len || id == 0)
             return h->fail(cx, SX_E_INVALID, "variant external id \"" SX_STR_FMT "\" is not a "
                            "WooCommerce id", SX_STR_ARG(vid));
-        put_i64(b, "id", id);
+        sxp_jb_ki64(b, "id", id);
     }
     if ((rc = push_variant_fields(b, cx, variant, currency)) != SX_OK)
         return rc;

@@ -15,8 +15,9 @@
  * reconnect sentence, no further platform calls, reconnect clears it; the HTTP callback route
  * through the deferred pool; purge of old states.
  *
- * The end-to-end flow against the sandbox's Shopify OAuth runs only when plugins/shopify is
- * built (SX_PLUGIN_DIR/shopify.so); otherwise it is skipped with a message.
+ * The real Shopify connector against the sandbox's OAuth is tested in
+ * test_shopify_connector.c (authorize URL, callback, refresh, dead grant) and end to end in
+ * tests/integration/test_shopify_e2e.sh; the WooCommerce key flow in test_woo_e2e.sh.
  */
 #include <arpa/inet.h>
 #include <event2/event.h>
@@ -977,23 +978,6 @@ test_callback_route(void)
     event_base_free(base);
 }
 
-static void
-test_sandbox_shopify(void)
-{
-    char path[4096];
-
-    snprintf(path, sizeof(path), "%s/shopify.so", SX_PLUGIN_DIR);
-    if (access(path, R_OK) != 0) {
-        fprintf(stderr, "SKIP test_sandbox_shopify: %s is not built (plugins/shopify absent); "
-                "the flow was exercised with the in-process fake connector instead\n", path);
-        return;
-    }
-    /* TODO(oauth): drive the real connector through the sandbox's OAuth once its config
-     * contract (app key/secret, shop base URL) is published with plugins/shopify. */
-    fprintf(stderr, "SKIP test_sandbox_shopify: %s exists but its config contract is not "
-            "wired into this test yet\n", path);
-}
-
 int
 main(void)
 {
@@ -1049,7 +1033,6 @@ main(void)
     RUN_TEST(test_shop_taken);
     RUN_TEST(test_purge);
     RUN_TEST(test_callback_route);
-    RUN_TEST(test_sandbox_shopify);
 
     hub_plugins_destroy(&plugins);
     hub_crypto_keyring_wipe(&keys);
