@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "jpath.h"
 #include "plugin/hostapi.h"
 
 #include "../../plugins/common/sxp.c"
@@ -41,63 +42,6 @@ parse(const char *text)
 
     REQUIRE(h->json_parse(&call.cx, sx_cstr(text), &j) == SX_OK);
     return j;
-}
-
-/* "lines.1.taxes.0.rate_ppm": object keys and array indexes. */
-static const sx_json *
-at(const sx_json *j, const char *path)
-{
-    char        key[64];
-    const char *p = path;
-
-    while (j != NULL && *p != '\0') {
-        size_t n = strcspn(p, ".");
-
-        snprintf(key, sizeof(key), "%.*s", (int)n, p);
-        if (h->json_type(j) == SX_JSON_ARRAY)
-            j = h->json_at(j, (size_t)strtoul(key, NULL, 10));
-        else
-            j = h->json_get(j, key);
-        p += n;
-        if (*p == '.')
-            p++;
-    }
-    return j;
-}
-
-#define ABSENT_I64 (-987654321LL)
-
-static long long
-I(const sx_json *j, const char *path)
-{
-    const sx_json *v = at(j, path);
-    int64_t        x;
-
-    if (h->json_type(v) != SX_JSON_INT || h->json_int64(v, &x) != SX_OK)
-        return ABSENT_I64;
-    return x;
-}
-
-/* A string member as C text ("(absent)", "(not a string)" otherwise). The hub's json_get
- * answers NULL for a member whose value is null (json-c keeps null as a NULL pointer), so
- * a null reads as "(absent)" here: nulls are checked in last_text. */
-static const char *
-S(const sx_json *j, const char *path)
-{
-    static char    bufs[8][512];
-    static int     next;
-    const sx_json *v = at(j, path);
-    sx_str         s;
-    char          *out = bufs[next++ % 8];
-
-    if (v == NULL)
-        return "(absent)";
-    if (h->json_type(v) == SX_JSON_NULL)
-        return "(null)";
-    if (h->json_string(v, &s) != SX_OK)
-        return "(not a string)";
-    snprintf(out, 512, SX_STR_FMT, SX_STR_ARG(s));
-    return out;
 }
 
 static int
