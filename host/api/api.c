@@ -720,8 +720,8 @@ h_oauth_start(struct api_req *r)
 #define LOG_JSON                                                                            \
     "json_build_object('id', l.id, 'job_id', l.job_id, 'entity', l.entity, 'direction', "   \
     "l.direction, 'mode', l.type, 'status', l.status, 'processed', l.processed, 'created', " \
-    "l.created, 'updated', l.updated, 'skipped', l.skipped, 'failed', l.failed, "           \
-    "'conflicts', l.conflicts, 'pages', l.pages, 'started_at', l.started_at, "              \
+    "l.created, 'updated', l.updated, 'deleted', l.deleted, 'skipped', l.skipped, 'failed', " \
+    "l.failed, 'conflicts', l.conflicts, 'pages', l.pages, 'started_at', l.started_at, "              \
     "'finished_at', l.finished_at, 'duration_ms', l.duration_ms, 'elapsed_s', "             \
     "round(extract(epoch FROM coalesce(l.finished_at, now()) - l.started_at)::numeric, 3), " \
     "'rate', CASE WHEN extract(epoch FROM coalesce(l.finished_at, now()) - l.started_at) > 0 " \

@@ -189,6 +189,7 @@ BODY("OrganizationCreate") ",\"responses\":{\"201\":{\"description\":\"Created; 
 "{\"type\":[\"integer\",\"null\"]},\"entity\":{\"type\":\"string\"},\"direction\":{\"type\":"
 "\"string\"},\"mode\":{\"type\":\"string\"},\"status\":{\"type\":\"string\"},\"processed\":"
 "{\"type\":\"integer\"},\"created\":{\"type\":\"integer\"},\"updated\":{\"type\":\"integer\"},"
+"\"deleted\":{\"type\":\"integer\",\"description\":\"records found deleted on the platform\"},"
 "\"skipped\":{\"type\":\"integer\"},\"failed\":{\"type\":\"integer\"},\"conflicts\":{\"type\":"
 "\"integer\"},\"pages\":{\"type\":\"integer\"},\"elapsed_s\":{\"type\":\"number\"},\"rate\":"
 "{\"type\":\"number\",\"description\":\"records per second\"}}},"

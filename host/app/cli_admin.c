@@ -45,12 +45,14 @@ static const char usage_integrations[] =
 
 static const char usage_sync[] =
     "Usage: simplix-hub sync start INTEGRATION --entity customer|product|order\n"
-    "           [--mode full|incremental|reconcile] [--wait SECONDS]\n"
+    "           [--mode full|incremental|reconcile|sweep] [--wait SECONDS]\n"
     "       simplix-hub sync export INTEGRATION [--wait SECONDS]\n"
     "       simplix-hub sync logs INTEGRATION [--limit N]\n"
     "\n"
     "start enqueues a run for the running hubs; --wait follows its progress (records, pages,\n"
-    "rate) until it ends. logs prints the integration's sync log, newest first.\n";
+    "rate) until it ends. --mode sweep lists every id the platform still has and marks\n"
+    "deleted the mapped records it lacks (connectors with list_ids, e.g. PrestaShop). logs\n"
+    "prints the integration's sync log, newest first.\n";
 
 static int
 fail(const struct hub_error *err)
@@ -416,7 +418,7 @@ follow(struct hub_db *db, const char *ids, const char *entity, const char *direc
 
         if (hub_db_query(db, "SELECT status, processed, created, updated, skipped, failed, "
                          "conflicts, pages, extract(epoch FROM coalesce(finished_at, now()) - "
-                         "started_at)::float8, id FROM integration_sync_logs WHERE integration_id = $1 "
+                         "started_at)::float8, id, deleted FROM integration_sync_logs WHERE integration_id = $1 "
                          "AND entity = $2 AND direction = $3 AND id > $4::bigint "
                          "ORDER BY id DESC LIMIT 1", 4, p, &res, &err) < 0) {
             fprintf(stderr, "simplix-hub: %s\n", err.msg);
@@ -427,10 +429,11 @@ follow(struct hub_db *db, const char *ids, const char *entity, const char *direc
             double    secs = strtod(PQgetvalue(res, 0, 8), NULL);
 
             if (processed != last_processed || strcmp(PQgetvalue(res, 0, 0), "RUNNING") != 0) {
-                printf("  run %s %-9s %lld processed (%s created, %s updated, %s unchanged, "
-                       "%s failed, %s conflicts), %s pages, %.1f s, %.0f records/s\n",
+                printf("  run %s %-9s %lld processed (%s created, %s updated, %s deleted, "
+                       "%s unchanged, %s failed, %s conflicts), %s pages, %.1f s, %.0f records/s\n",
                        PQgetvalue(res, 0, 9), PQgetvalue(res, 0, 0), processed,
-                       PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4),
+                       PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 10),
+                       PQgetvalue(res, 0, 4),
                        PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 7), secs,
                        secs > 0 ? (double)processed / secs : 0.0);
                 fflush(stdout);
@@ -525,7 +528,9 @@ cmd_sync(int argc, char **argv)
              hub_sync_enqueue_export(&db, id, &job, &err);
         if (rc == 0) {
             printf("enqueued %s job %" PRId64 " for integration %" PRId64 "%s%s\n",
-                   strcmp(direction, "import") == 0 ? HUB_JOB_SYNC_IMPORT : HUB_JOB_SYNC_EXPORT,
+                   strcmp(direction, "import") != 0 ? HUB_JOB_SYNC_EXPORT :
+                   mode != NULL && strcmp(mode, "sweep") == 0 ? HUB_JOB_SYNC_SWEEP :
+                   HUB_JOB_SYNC_IMPORT,
                    job, id, entity ? " " : "", entity ? entity : "");
             fflush(stdout);
             if (wait_s > 0)
@@ -542,19 +547,20 @@ cmd_sync(int argc, char **argv)
         rc = hub_db_query(&db, "SELECT id, to_char(started_at, 'YYYY-MM-DD HH24:MI:SS'), entity, "
                           "direction, type, status, processed, created, updated, skipped, failed, "
                           "conflicts, pages, coalesce(duration_ms::text, '-'), "
-                          "left(error_details::text, 200) FROM integration_sync_logs "
+                          "left(error_details::text, 200), deleted FROM integration_sync_logs "
                           "WHERE integration_id = $1 ORDER BY id DESC LIMIT $2::int", 2, p, &res,
                           &err);
         if (rc == 0)
-            printf("%-6s %-19s %-8s %-6s %-11s %-9s %8s %7s %7s %7s %6s %5s %5s %8s  %s\n", "RUN",
-                   "STARTED (UTC)", "ENTITY", "DIR", "TYPE", "STATUS", "PROCESSD", "CREATED",
-                   "UPDATED", "SKIPPED", "FAILED", "CONFL", "PAGES", "MS", "DETAILS");
+            printf("%-6s %-19s %-8s %-6s %-11s %-9s %8s %7s %7s %7s %7s %6s %5s %5s %8s  %s\n",
+                   "RUN", "STARTED (UTC)", "ENTITY", "DIR", "TYPE", "STATUS", "PROCESSD",
+                   "CREATED", "UPDATED", "DELETED", "SKIPPED", "FAILED", "CONFL", "PAGES", "MS",
+                   "DETAILS");
         for (i = 0; rc == 0 && i < PQntuples(res); i++)
-            printf("%-6s %-19s %-8s %-6s %-11s %-9s %8s %7s %7s %7s %6s %5s %5s %8s  %s\n",
+            printf("%-6s %-19s %-8s %-6s %-11s %-9s %8s %7s %7s %7s %7s %6s %5s %5s %8s  %s\n",
                    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
                    PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5),
                    PQgetvalue(res, i, 6), PQgetvalue(res, i, 7), PQgetvalue(res, i, 8),
-                   PQgetvalue(res, i, 9), PQgetvalue(res, i, 10), PQgetvalue(res, i, 11),
+                   PQgetvalue(res, i, 15), PQgetvalue(res, i, 9), PQgetvalue(res, i, 10), PQgetvalue(res, i, 11),
                    PQgetvalue(res, i, 12), PQgetvalue(res, i, 13),
                    strcmp(PQgetvalue(res, i, 14), "[]") == 0 ? "" : PQgetvalue(res, i, 14));
     } else {

@@ -920,9 +920,9 @@ manifest_fields_parse(struct json_object *root, struct hub_pkg_manifest *m,
                              "must both be set (signed) or both be empty (unsigned)");
 
     rc = get_str(root, "sdk_abi", 3, 11, CC_LINE, m->sdk_abi, sizeof(m->sdk_abi),
-                 "an SDK ABI version such as \"1.1\"", err);
+                 "an SDK ABI version such as \"1.2\"", err);
     if (rc == 0 && abi_parse(m->sdk_abi, strlen(m->sdk_abi), &m->abi_major, &m->abi_minor) < 0)
-        rc = bad(err, "sdk_abi", "an SDK ABI version such as \"1.1\"");
+        rc = bad(err, "sdk_abi", "an SDK ABI version such as \"1.2\"");
     if (rc == 0)
         rc = get_str(root, "auth_kind", 1, sizeof(m->auth_kind) - 1, CC_ID, m->auth_kind,
                      sizeof(m->auth_kind), "none, oauth2_code, client_credentials, api_key or "

@@ -107,6 +107,12 @@ int  hub_instance_list(struct hub_instance *inst, struct hub_db *db, uint32_t en
                        const char *cursor, int64_t updated_since_ms, uint32_t page_size,
                        hub_emit_fn emit, void *arg, char *next_cursor, size_t cap,
                        int *has_more, struct hub_error *err);
+/* One page of the ids of every `entity` record (the connector's list_ids, ABI 1.2): same
+ * contract; HUB_E_UNSUPPORTED when the connector has none. */
+int  hub_instance_list_ids(struct hub_instance *inst, struct hub_db *db, uint32_t entity,
+                           const char *cursor, uint32_t page_size, hub_emit_fn emit,
+                           void *arg, char *next_cursor, size_t cap, int *has_more,
+                           struct hub_error *err);
 
 /* Secrets of an integration, sealed with the master key (AES-256-GCM, bound to the
  * integration id and key name). Used by the host services and by the admin API. */

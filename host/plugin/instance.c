@@ -252,23 +252,26 @@ hub_instance_test_connection(struct hub_instance *inst, struct hub_db *db, struc
     return rc;
 }
 
-int
-hub_instance_list(struct hub_instance *inst, struct hub_db *db, uint32_t entity,
-                  const char *cursor, int64_t updated_since_ms, uint32_t page_size,
-                  hub_emit_fn emit, void *arg, char *next_cursor, size_t cap, int *has_more,
-                  struct hub_error *err)
+static int
+list_call(struct hub_instance *inst, struct hub_db *db, uint32_t entity, int ids_only,
+          const char *cursor, int64_t updated_since_ms, uint32_t page_size,
+          hub_emit_fn emit, void *arg, char *next_cursor, size_t cap, int *has_more,
+          struct hub_error *err)
 {
     const sx_entity_ops *ops = hub_plugin_entity(inst->plugin, entity);
+    const char          *what = ids_only ? "list_ids" : "list";
     struct hub_call      call;
     sx_list_req          req;
     sx_list_res          res;
     int                  rc;
 
     *has_more = 0;
-    if (ops == NULL || !(ops->directions & SX_DIR_IMPORT)) {
+    if (ops == NULL || !(ops->directions & SX_DIR_IMPORT) ||
+        (ids_only && ops->list_ids == NULL)) {
         next_cursor[0] = '\0';
-        return hub_error_set(err, HUB_E_UNSUPPORTED, "%s does not import %s", inst->plugin->id,
-                             sx_entity_name(entity));
+        return hub_error_set(err, HUB_E_UNSUPPORTED, ids_only ? "%s cannot list the ids of "
+                             "every %s (no deletion sweep)" : "%s does not import %s",
+                             inst->plugin->id, sx_entity_name(entity));
     }
     memset(&req, 0, sizeof(req));
     req.hdr.abi_version = SX_ABI_VERSION;
@@ -284,8 +287,8 @@ hub_instance_list(struct hub_instance *inst, struct hub_db *db, uint32_t entity,
     hub_call_begin(&call, inst, db);
     call.emit = emit;
     call.sink_arg = arg;
-    rc = ops->list(&call.cx, &req, &res);
-    rc = hub_call_result(&call, rc, "list()");
+    rc = ids_only ? ops->list_ids(&call.cx, &req, &res) : ops->list(&call.cx, &req, &res);
+    rc = hub_call_result(&call, rc, ids_only ? "list_ids()" : "list()");
     /* Only now: `cursor` may be the same buffer as `next_cursor`. */
     next_cursor[0] = '\0';
     if (rc < 0) {
@@ -294,8 +297,8 @@ hub_instance_list(struct hub_instance *inst, struct hub_db *db, uint32_t entity,
         /* Validate what the plugin returned before trusting it. */
         if (res.next_cursor.ptr == NULL || res.next_cursor.len >= cap ||
             memchr(res.next_cursor.ptr, '\0', res.next_cursor.len) != NULL) {
-            rc = hub_error_set(err, HUB_E_PROTOCOL, "%s list(%s) returned an invalid or "
-                               "oversized cursor (%zu bytes)", inst->plugin->id,
+            rc = hub_error_set(err, HUB_E_PROTOCOL, "%s %s(%s) returned an invalid or "
+                               "oversized cursor (%zu bytes)", inst->plugin->id, what,
                                sx_entity_name(entity), res.next_cursor.len);
         } else {
             memcpy(next_cursor, res.next_cursor.ptr, res.next_cursor.len);
@@ -305,4 +308,23 @@ hub_instance_list(struct hub_instance *inst, struct hub_db *db, uint32_t entity,
     }
     hub_call_end(&call);
     return rc;
+}
+
+int
+hub_instance_list(struct hub_instance *inst, struct hub_db *db, uint32_t entity,
+                  const char *cursor, int64_t updated_since_ms, uint32_t page_size,
+                  hub_emit_fn emit, void *arg, char *next_cursor, size_t cap, int *has_more,
+                  struct hub_error *err)
+{
+    return list_call(inst, db, entity, 0, cursor, updated_since_ms, page_size, emit, arg,
+                     next_cursor, cap, has_more, err);
+}
+
+int
+hub_instance_list_ids(struct hub_instance *inst, struct hub_db *db, uint32_t entity,
+                      const char *cursor, uint32_t page_size, hub_emit_fn emit, void *arg,
+                      char *next_cursor, size_t cap, int *has_more, struct hub_error *err)
+{
+    return list_call(inst, db, entity, 1, cursor, 0, page_size, emit, arg, next_cursor, cap,
+                     has_more, err);
 }

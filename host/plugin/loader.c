@@ -209,6 +209,10 @@ validate_entities(struct hub_plugin *p, struct hub_error *err)
                         "max_batch %u is not 2..1000", sx_entity_name(e->entity), e->max_batch);
         if (e->push_batch == NULL)
             e->max_batch = 0;
+        /* ABI 1.2 (NULL in older tables: no deletion sweep). */
+        if (e->list_ids != NULL && !(e->directions & SX_DIR_IMPORT))
+            return fail(err, HUB_E_PLUGIN, p, "entity %s has list_ids but does not declare "
+                        "import", sx_entity_name(e->entity));
         for (j = 0; j < i; j++) {
             if (p->entities[j].entity == e->entity)
                 return fail(err, HUB_E_PLUGIN, p, "entity %s is declared twice",
@@ -534,10 +538,11 @@ hub_plugin_describe_json(const struct hub_plugin *p, struct hub_buf *b)
     for (i = 0; i < p->n_entities; i++) {
         const sx_entity_ops *e = &p->entities[i];
 
-        rc |= hub_buf_printf(b, "%s{\"entity\":\"%s\",\"import\":%s,\"export\":%s}",
-                             i ? "," : "", sx_entity_name(e->entity),
+        rc |= hub_buf_printf(b, "%s{\"entity\":\"%s\",\"import\":%s,\"export\":%s,"
+                             "\"sweep\":%s}", i ? "," : "", sx_entity_name(e->entity),
                              (e->directions & SX_DIR_IMPORT) ? "true" : "false",
-                             (e->directions & SX_DIR_EXPORT) ? "true" : "false");
+                             (e->directions & SX_DIR_EXPORT) ? "true" : "false",
+                             e->list_ids != NULL ? "true" : "false");
     }
     rc |= hub_buf_puts(b, "],\"config\":[");
     for (i = 0; i < p->n_config; i++) {

@@ -392,15 +392,18 @@ static const char sql_variant_mapping_upsert[] =
     "  internal_id = EXCLUDED.internal_id, external_updated_at = EXCLUDED.external_updated_at, "
     "  internal_updated_at = now(), last_synced_at = now(), last_direction = 'import'";
 
+/* deleted_at: set by a delete (webhook, flagged record, sweep), cleared by any other import. */
 static const char sql_mapping_upsert[] =
     "INSERT INTO integration_mappings (integration_id, entity, internal_id, external_id, "
-    "  external_updated_at, internal_updated_at, content_hash, last_synced_at, last_direction) "
-    "SELECT $1, '@E@', b.i, b.e, to_timestamp(b.u / 1000.0), now(), b.h, now(), 'import' "
+    "  external_updated_at, internal_updated_at, content_hash, last_synced_at, last_direction, "
+    "  deleted_at) "
+    "SELECT $1, '@E@', b.i, b.e, to_timestamp(b.u / 1000.0), now(), b.h, now(), 'import', "
+    "  CASE WHEN b.a = 'd' THEN now() END "
     "FROM " SQL_BATCH " "
     "ON CONFLICT (integration_id, entity, external_id) DO UPDATE SET "
     "  internal_id = EXCLUDED.internal_id, external_updated_at = EXCLUDED.external_updated_at, "
     "  internal_updated_at = now(), content_hash = EXCLUDED.content_hash, "
-    "  last_synced_at = now(), last_direction = 'import'";
+    "  last_synced_at = now(), last_direction = 'import', deleted_at = EXCLUDED.deleted_at";
 
 struct entity_sql {
     const char *name;
@@ -865,8 +868,10 @@ apply_set(struct hub_db *db, const char *ids, const char *org, const struct enti
     for (i = from; i < to; i++) {
         if (cls[i].action == ACT_NEW)
             counts->created++;
-        else if (cls[i].action == ACT_UPDATE || cls[i].action == ACT_DELETE)
+        else if (cls[i].action == ACT_UPDATE)
             counts->updated++;
+        else if (cls[i].action == ACT_DELETE)
+            counts->deleted++;
         else
             counts->skipped++;
     }

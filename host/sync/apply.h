@@ -55,6 +55,7 @@ struct hub_sync_counts {
     int64_t skipped;
     int64_t failed;
     int64_t conflicts;
+    int64_t deleted;      /* marked deleted on the platform (counted apart from updated) */
 };
 
 #define HUB_SYNC_PAGE_MAX_RECORDS  5000

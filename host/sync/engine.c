@@ -37,7 +37,9 @@ hub_sync_integ_load(struct hub_db *db, int64_t id, struct integ *out, struct hub
     memset(out, 0, sizeof(*out));
     snprintf(ids, sizeof(ids), "%" PRId64, id);
     rc = hub_db_query(db, "SELECT organization_id, platform, status, updated_at::text, "
-                      "config::text, sync_settings::text FROM integrations "
+                      "config::text, sync_settings::text, coalesce(sx_bool(sync_settings->"
+                      "'reconcile_full'), sx_platform_default(platform, 'reconcile_full') = 1, "
+                      "false) FROM integrations "
                       "WHERE id = $1 AND deleted_at IS NULL", 1, p, &res, err);
     if (rc < 0)
         return rc;
@@ -52,6 +54,7 @@ hub_sync_integ_load(struct hub_db *db, int64_t id, struct integ *out, struct hub
     snprintf(out->version, sizeof(out->version), "%s", PQgetvalue(res, 0, 3));
     out->config = strdup(PQgetvalue(res, 0, 4));
     out->settings = strdup(PQgetvalue(res, 0, 5));
+    out->reconcile_full = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
     PQclear(res);
     if (out->config == NULL || out->settings == NULL) {
         hub_sync_integ_free(out);
@@ -364,7 +367,7 @@ commit_page(struct hub_db *db, const struct integ *in, const char *entity,
             struct hub_sync_page *page, const struct run_state *st, const char *next,
             struct hub_sync_counts *c, struct hub_buf *details, struct hub_error *err)
 {
-    char        ids[24], logid[24], n[6][24];
+    char        ids[24], logid[24], n[7][24];
     const char *p[10];
     int         rc;
 
@@ -390,6 +393,7 @@ commit_page(struct hub_db *db, const struct integ *in, const char *entity,
     snprintf(n[3], sizeof(n[3]), "%" PRId64, c->skipped);
     snprintf(n[4], sizeof(n[4]), "%" PRId64, c->failed);
     snprintf(n[5], sizeof(n[5]), "%" PRId64, c->conflicts);
+    snprintf(n[6], sizeof(n[6]), "%" PRId64, c->deleted);
     p[0] = logid;
     p[1] = n[0];
     p[2] = n[1];
@@ -398,6 +402,7 @@ commit_page(struct hub_db *db, const struct integ *in, const char *entity,
     p[5] = n[4];
     p[6] = n[5];
     p[7] = next;
+    p[9] = n[6];
     hub_buf_puts(details, "");
     {
         char *arr = malloc(details->len + 3);
@@ -413,8 +418,8 @@ commit_page(struct hub_db *db, const struct integ *in, const char *entity,
                           "created = created + $3, updated = updated + $4, skipped = skipped + $5, "
                           "failed = failed + $6, conflicts = conflicts + $7, pages = pages + 1, "
                           "cursor = $8, error_details = CASE WHEN jsonb_array_length(error_details) "
-                          "< 1000 THEN error_details || $9::jsonb ELSE error_details END "
-                          "WHERE id = $1", 9, p, NULL, err);
+                          "< 1000 THEN error_details || $9::jsonb ELSE error_details END, "
+                          "deleted = deleted + $10 WHERE id = $1", 10, p, NULL, err);
         free(arr);
     }
     if (rc < 0)
@@ -587,6 +592,10 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
         hub_log_info("sync", "integration %s %s: resuming run %" PRId64 " from its last "
                      "committed page", ids, entity, st.log_id);
     } else {
+        /* A full reconciliation (sync_settings.reconcile_full, PrestaShop's default) reads
+         * every record: changes that move no updated_at (stock, order rows) are healed. */
+        if (strcmp(mode, "reconcile") == 0 && in.reconcile_full)
+            st.has_watermark = 0;
         rc = run_start(run->db, ids, entity, mode, job->id, &st,
                        strcmp(mode, "reconcile") == 0 ?
                        (int)hub_sync_setting_int(&in, "reconcile_window_s", 3600, 60, 7 * 86400) :
@@ -637,6 +646,7 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
         total.skipped += c.skipped;
         total.failed += c.failed;
         total.conflicts += c.conflicts;
+        total.deleted += c.deleted;
         snprintf(st.cursor, sizeof(st.cursor), "%s", more ? next : "");
         if (more && hub_worker_stopping(run)) {
             rc = hub_error_set(err, HUB_E_TRANSIENT, "hub stopping; the run resumes at the "
@@ -660,9 +670,9 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
     }
     if (rc == 0)
         hub_log_info("sync", "integration %s %s import done: %" PRId64 " processed, %" PRId64
-                     " created, %" PRId64 " updated, %" PRId64 " skipped, %" PRId64 " failed",
-                     ids, entity, total.processed, total.created, total.updated, total.skipped,
-                     total.failed);
+                     " created, %" PRId64 " updated, %" PRId64 " deleted, %" PRId64 " skipped, %"
+                     PRId64 " failed", ids, entity, total.processed, total.created, total.updated,
+                     total.deleted, total.skipped, total.failed);
 out:
     free(next);
     hub_buf_free(&details);
@@ -755,11 +765,13 @@ hub_sync_enqueue_import(struct hub_db *db, int64_t integration_id, const char *e
     struct hub_job_spec spec;
     char                payload[160], key[96];
 
+    if (mode != NULL && strcmp(mode, "sweep") == 0)
+        return hub_sync_enqueue_sweep(db, integration_id, entity, out_job, NULL, err);
     if (!hub_sync_entity_ok(entity) ||
         (strcmp(mode, "full") != 0 && strcmp(mode, "incremental") != 0 &&
          strcmp(mode, "reconcile") != 0))
         return hub_error_set(err, HUB_E_INVALID, "entity must be customer, product or order and "
-                             "mode full, incremental or reconcile");
+                             "mode full, incremental, reconcile or sweep");
     snprintf(payload, sizeof(payload), "{\"integration_id\":%" PRId64 ",\"entity\":\"%s\","
              "\"mode\":\"%s\"}", integration_id, entity, mode);
     snprintf(key, sizeof(key), "sync:import:%" PRId64 ":%s", integration_id, entity);
@@ -836,8 +848,9 @@ hub_sync_schedule(struct hub_db *db, int *out_enqueued, struct hub_error *err)
     }
     PQclear(res);
     res = NULL;
-    /* Reconciliations: every reconcile_interval_s (default 3600), each listed entity that has
-     * completed a run is read again over reconcile_window_s: the safety net under webhooks. */
+    /* Reconciliations: every reconcile_interval_s (default 3600, PrestaShop 6 h), each listed
+     * entity that has completed a run is read again over reconcile_window_s, or whole with
+     * reconcile_full: the safety net under webhooks and under updated_at filters. */
     rc = hub_db_query(db,
                       "SELECT i.id, e.entity FROM integrations i "
                       "CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN "
@@ -851,15 +864,47 @@ hub_sync_schedule(struct hub_db *db, int *out_enqueued, struct hub_error *err)
                       "  AND NOT EXISTS (SELECT 1 FROM integration_sync_logs l WHERE "
                       "    l.integration_id = i.id AND l.entity = e.entity AND l.type = 'reconcile' "
                       "    AND l.started_at > now() - make_interval(secs => greatest(60, "
-                      "    coalesce(sx_int(i.sync_settings->'reconcile_interval_s'), 3600)::int))) "
+                      "    coalesce(sx_int(i.sync_settings->'reconcile_interval_s'), "
+                      "    sx_platform_default(i.platform, 'reconcile_interval_s'))::int))) "
                       "  AND i.created_at < now() - make_interval(secs => greatest(60, "
-                      "    coalesce(sx_int(i.sync_settings->'reconcile_interval_s'), 3600)::int)) "
+                      "    coalesce(sx_int(i.sync_settings->'reconcile_interval_s'), "
+                      "    sx_platform_default(i.platform, 'reconcile_interval_s'))::int)) "
                       "LIMIT 1000", 0, NULL, &res, err);
     if (rc < 0)
         return rc;
     for (i = 0; i < PQntuples(res); i++) {
         if (hub_sync_enqueue_import(db, strtoll(PQgetvalue(res, i, 0), NULL, 10),
                                     PQgetvalue(res, i, 1), "reconcile", NULL, err) == 0)
+            n++;
+    }
+    PQclear(res);
+    res = NULL;
+    /* Deletion sweeps: every sweep_interval_s (sync_settings, else the platform's default;
+     * none when both are absent), each listed entity that has completed an import. */
+    rc = hub_db_query(db,
+                      "SELECT i.id, e.entity FROM integrations i "
+                      "CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN "
+                      "  jsonb_typeof(i.sync_settings->'entities') = 'array' THEN "
+                      "  i.sync_settings->'entities' ELSE '[]' END) e(entity) "
+                      "JOIN sync_state s ON s.integration_id = i.id AND s.entity = e.entity "
+                      "  AND s.direction = 'import' AND s.watermark IS NOT NULL "
+                      "WHERE i.status = 'ACTIVE' AND i.deleted_at IS NULL "
+                      "  AND e.entity IN ('customer', 'product', 'order') "
+                      "  AND coalesce(sx_int(i.sync_settings->'sweep_interval_s'), "
+                      "    sx_platform_default(i.platform, 'sweep_interval_s')) > 0 "
+                      "  AND NOT EXISTS (SELECT 1 FROM integration_sync_logs l WHERE "
+                      "    l.integration_id = i.id AND l.entity = e.entity AND l.type = 'sweep' "
+                      "    AND l.started_at > now() - make_interval(secs => greatest(60, "
+                      "    coalesce(sx_int(i.sync_settings->'sweep_interval_s'), "
+                      "    sx_platform_default(i.platform, 'sweep_interval_s'))::int))) "
+                      "LIMIT 1000", 0, NULL, &res, err);
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < PQntuples(res); i++) {
+        int deduped = 0;
+
+        if (hub_sync_enqueue_sweep(db, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                                   PQgetvalue(res, i, 1), NULL, &deduped, err) == 0 && !deduped)
             n++;
     }
     PQclear(res);
@@ -979,6 +1024,8 @@ hub_sync_register(struct hub_sync *s, struct hub_worker_pool *pool, struct hub_e
         rc = hub_worker_register(pool, HUB_JOB_SYNC_EXPORT, hub_sync_job_export, s);
     if (rc == 0)
         rc = hub_worker_register(pool, HUB_JOB_WEBHOOK_SUBSCRIBE, job_subscribe, s);
+    if (rc == 0)
+        rc = hub_worker_register(pool, HUB_JOB_SYNC_SWEEP, hub_sync_job_sweep, s);
     if (rc < 0)
         return hub_error_set(err, rc, "cannot register the sync jobs");
     return 0;

@@ -34,6 +34,7 @@ struct hub_sync;
 
 #define HUB_JOB_SYNC_IMPORT "sync.import"
 #define HUB_JOB_SYNC_EXPORT "sync.export"
+#define HUB_JOB_SYNC_SWEEP  "sync.sweep"
 #define HUB_JOB_WEBHOOK_SUBSCRIBE "webhook.subscribe"
 
 struct hub_sync_opts {
@@ -62,6 +63,10 @@ void hub_sync_forget(struct hub_sync *sync, int64_t integration_id);
 /* Enqueue one import run (deduplicated per integration and entity). *out_job may be NULL. */
 int  hub_sync_enqueue_import(struct hub_db *db, int64_t integration_id, const char *entity,
                              const char *mode, int64_t *out_job, struct hub_error *err);
+/* Enqueue a deletion sweep of one entity (sync.sweep, deduplicated per integration and
+ * entity); hub_sync_enqueue_import with mode "sweep" comes here. Pointers may be NULL. */
+int  hub_sync_enqueue_sweep(struct hub_db *db, int64_t integration_id, const char *entity,
+                            int64_t *out_job, int *out_deduped, struct hub_error *err);
 int  hub_sync_enqueue_export(struct hub_db *db, int64_t integration_id, int64_t *out_job,
                              struct hub_error *err);
 

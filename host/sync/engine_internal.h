@@ -36,6 +36,7 @@ struct integ {
     char    version[64];
     char   *config;          /* malloc'd JSON text */
     char   *settings;        /* malloc'd JSON text */
+    int     reconcile_full;  /* a reconciliation reads everything, not a window */
 };
 
 
@@ -54,6 +55,9 @@ int                  hub_sync_fresh_token(struct hub_sync *s, struct hub_db *db,
 int                  hub_sync_entity_ok(const char *e);
 uint32_t             hub_sync_entity_id(const char *e);
 int                  hub_sync_retryable(int sx_code);
+/* The sync.sweep job handler (sweep.c). */
+int                  hub_sync_job_sweep(const struct hub_job *job, struct hub_job_run *run,
+                                        void *ctx, struct hub_error *err);
 /* The sync.export job handler (export.c). */
 int                  hub_sync_job_export(const struct hub_job *job, struct hub_job_run *run,
                                          void *ctx, struct hub_error *err);

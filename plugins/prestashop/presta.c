@@ -466,6 +466,88 @@ presta_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
     return SX_OK;
 }
 
+/* ---- the deletion sweep (ABI 1.2) -------------------------------------------------------------- */
+
+/*
+ * Every id of a resource, in id order, for the host's deletion sweep: PrestaShop removes
+ * products and orders outright and sends nothing (platforms.md 3.4), so only a listing of
+ * what still exists tells. Keyset paging (filter[id]=[<last + 1>,<max>], cursor "i=<last>"),
+ * never an offset: a record deleted while the sweep pages must not shift a live one out of
+ * the listing. Soft-deleted customers (deleted=1) are not listed: they count as deleted.
+ */
+#define PRESTA_MAX_IDS_PAGE 1000
+#define PRESTA_ID_MAX       INT64_C(999999999999)
+
+static int
+presta_list_ids(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
+{
+    const sx_host_api *h = cx->host;
+    const char        *resource = resource_of(req->entity);
+    const sx_json     *doc, *list;
+    struct sxp_buf     q;
+    uint32_t           count = req->page_size;
+    int64_t            after = 0, id, last;
+    size_t             i, n;
+    char               num[96], *next;
+    int                rc;
+
+    if (resource == NULL)
+        return h->fail(cx, SX_E_UNSUPPORTED, "PrestaShop does not list %s",
+                       sx_entity_name(req->entity));
+    if (count == 0 || count > PRESTA_MAX_IDS_PAGE)
+        count = PRESTA_MAX_IDS_PAGE;
+    if (req->cursor.len > 0) {
+        char c[24];
+
+        if (req->cursor.len < 3 || req->cursor.len > 14 || memcmp(req->cursor.ptr, "i=", 2) != 0)
+            return h->fail(cx, SX_E_INVALID, "bad id cursor for PrestaShop %s", resource);
+        snprintf(c, sizeof(c), "%.*s", (int)req->cursor.len - 2, req->cursor.ptr + 2);
+        if (c[strspn(c, "0123456789")] != '\0' ||
+            (after = strtoll(c, NULL, 10)) <= 0 || after >= PRESTA_ID_MAX)
+            return h->fail(cx, SX_E_INVALID, "bad id cursor for PrestaShop %s", resource);
+    }
+    sxp_buf_init(&q, cx);
+    SXP_RAW(&q, "display=[id]&sort=[id_ASC]");
+    if (req->entity == SX_ENTITY_CUSTOMER)
+        SXP_RAW(&q, "&filter[deleted]=[0]");
+    snprintf(num, sizeof(num), "&filter[id]=[%lld,%lld]&limit=0,%u", (long long)after + 1,
+             (long long)PRESTA_ID_MAX, count);
+    sxp_buf_raw(&q, num, strlen(num));
+    if (q.rc != SX_OK)
+        return h->fail(cx, q.rc, "query too long");
+    if ((rc = presta_get(cx, resource, (sx_str){ q.p, q.len }, &doc)) != SX_OK)
+        return rc;
+    list = h->json_get(doc, resource);
+    n = h->json_length(list);
+    if (n > count)
+        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop sent %zu %s ids for a page of %u", n,
+                       resource, count);
+    last = after;
+    for (i = 0; i < n; i++) {
+        if (h->json_int64(h->json_get(h->json_at(list, i), "id"), &id) != SX_OK || id <= 0)
+            return h->fail(cx, SX_E_PROTOCOL, "a PrestaShop %s id listing has a record "
+                           "without an id", resource);
+        /* Sorted and filtered as asked, or the listing cannot be trusted to be complete. */
+        if (id <= last || id >= PRESTA_ID_MAX)
+            return h->fail(cx, SX_E_PROTOCOL, "PrestaShop listed %s id %lld after %lld: the "
+                           "shop ignored sort=[id_ASC] or filter[id], so the sweep cannot "
+                           "trust the listing", resource, (long long)id, (long long)last);
+        last = id;
+        snprintf(num, sizeof(num), "{\"external_id\":\"%lld\"}", (long long)id);
+        if ((rc = h->emit(cx, req->entity, sx_cstr(num))) != SX_OK)
+            return rc;
+    }
+    if (n == count && n > 0) {
+        next = h->alloc(cx, 32);
+        if (next == NULL)
+            return SX_E_LIMIT;
+        snprintf(next, 32, "i=%lld", (long long)last);
+        res->next_cursor = sx_cstr(next);
+        res->has_more = 1;
+    }
+    return SX_OK;
+}
+
 /* ---- test -------------------------------------------------------------------------------------- */
 
 static int
@@ -508,16 +590,16 @@ presta_test_connection(sx_ctx *cx)
 static const sx_entity_ops presta_customers = {
     .hdr = SX_HEADER_INIT(sx_entity_ops), .entity = SX_ENTITY_CUSTOMER,
     .directions = SX_DIR_IMPORT | SX_DIR_EXPORT, .list = presta_list,
-    .push = presta_push_customer,
+    .push = presta_push_customer, .list_ids = presta_list_ids,
 };
 static const sx_entity_ops presta_products = {
     .hdr = SX_HEADER_INIT(sx_entity_ops), .entity = SX_ENTITY_PRODUCT,
     .directions = SX_DIR_IMPORT | SX_DIR_EXPORT, .list = presta_list,
-    .push = presta_push_product,
+    .push = presta_push_product, .list_ids = presta_list_ids,
 };
 static const sx_entity_ops presta_orders = {
     .hdr = SX_HEADER_INIT(sx_entity_ops), .entity = SX_ENTITY_ORDER,
-    .directions = SX_DIR_IMPORT, .list = presta_list,
+    .directions = SX_DIR_IMPORT, .list = presta_list, .list_ids = presta_list_ids,
 };
 static const sx_entity_ops *presta_entities[] = { &presta_customers, &presta_products,
                                                   &presta_orders, NULL };
@@ -535,7 +617,7 @@ static const sx_connector prestashop = {
     .version         = "0.1.0",
     .license         = "MIT",
     .auth_kind       = SX_AUTH_BASIC,
-    .caps            = SX_CAP_INCREMENTAL,
+    .caps            = SX_CAP_INCREMENTAL | SX_CAP_DELETES,
     .config          = presta_config,
     .entities        = presta_entities,
     .auth            = &presta_auth,

@@ -146,9 +146,13 @@ _Static_assert(offsetof(sx_connector, test_connection) == 96, "sx_connector.test
 _Static_assert(sizeof(sx_push_res) == 72, "sx_push_res size (1.1)");
 _Static_assert(offsetof(sx_push_res, status) == 48, "sx_push_res.status");
 _Static_assert(offsetof(sx_push_res, error) == 56, "sx_push_res.error");
-_Static_assert(sizeof(sx_entity_ops) == 48, "sx_entity_ops size (1.1)");
+_Static_assert(SX_SIZE_THROUGH(sx_entity_ops, push_batch) == 48, "sx_entity_ops size (1.1)");
 _Static_assert(offsetof(sx_entity_ops, max_batch) == 32, "sx_entity_ops.max_batch");
 _Static_assert(offsetof(sx_entity_ops, push_batch) == 40, "sx_entity_ops.push_batch");
+
+/* ---- ABI 1.2: sx_entity_ops.list_ids (the deletion sweep) ---- */
+_Static_assert(sizeof(sx_entity_ops) == 56, "sx_entity_ops size (1.2)");
+_Static_assert(offsetof(sx_entity_ops, list_ids) == 48, "sx_entity_ops.list_ids");
 #endif
 
 static void

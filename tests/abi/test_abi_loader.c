@@ -20,11 +20,11 @@ struct refusal {
 
 static const struct refusal refusals[] = {
     { "fx_wrong_major.so",
-      "fx_wrong_major.so: the connector was built for SDK ABI 2.0; this hub serves 1.0 to 1.1" },
+      "fx_wrong_major.so: the connector was built for SDK ABI 2.0; this hub serves 1.0 to 1.2" },
     { "fx_newer_minor.so",
-      "fx_newer_minor.so: the connector was built for SDK ABI 1.7; this hub serves 1.0 to 1.1" },
+      "fx_newer_minor.so: the connector was built for SDK ABI 1.7; this hub serves 1.0 to 1.2" },
     { "fx_oversized.so", "fx_oversized.so: the connector is 168 bytes, larger than the 104 bytes "
-      "this hub knows for ABI 1.1; the plugin was built with newer or modified headers" },
+      "this hub knows for ABI 1.2; the plugin was built with newer or modified headers" },
     { "fx_undersized.so", "fx_undersized.so: the connector is 16 bytes, smaller than the 104 "
       "bytes of ABI 1.0; the plugin is corrupt or built with mismatched headers" },
     { "fx_no_entry.so", "fx_no_entry.so: not a Simplix connector (no sx_connector_entry)" },
@@ -40,7 +40,7 @@ static const struct refusal refusals[] = {
     { "fx_webhook_no_table.so",
       "fx_webhook_no_table.so: caps declare webhooks but the webhook table is NULL" },
     { "fx_entity_wrong_major.so", "fx_entity_wrong_major.so: entities[0] was built for SDK ABI "
-      "2.0; this hub serves 1.0 to 1.1" },
+      "2.0; this hub serves 1.0 to 1.2" },
 };
 
 /* Run `simplix-hub plugin inspect path`; capture stdout+stderr into out; return exit status. */
@@ -139,7 +139,7 @@ test_inspect_template(void)
     snprintf(path, sizeof(path), "%s/template.so", SX_PLUGIN_DIR);
     CHECK_EQ(0, run_inspect(path, out, sizeof(out)));
     CHECK_STR_HAS(out, "\"id\":\"template\"");
-    CHECK_STR_HAS(out, "\"abi\":\"1.1\"");
+    CHECK_STR_HAS(out, "\"abi\":\"1.2\"");
     CHECK_STR_HAS(out, "\"entity\":\"customer\",\"import\":true,\"export\":true");
     CHECK_STR_HAS(out, "\"key\":\"api_key\",\"kind\":\"secret\",\"required\":true");
 }

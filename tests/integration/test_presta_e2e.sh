@@ -124,6 +124,68 @@ check "the export log" "$(sql "SELECT status || ' ' || failed FROM integration_s
 check "the exported changes coming back are not applied again" \
     "$(sql "SELECT created + updated FROM integration_sync_logs WHERE integration_id = $ID AND entity = 'customer' ORDER BY id DESC LIMIT 1")" 0
 
+# ---- deletion sweep
+# PrestaShop sends nothing when a record is deleted, and products and orders vanish from its
+# listings: the id sweep (list_ids, keyset by id) finds them. Under 429, dropped and truncated
+# answers (faults other than 5xx), a listing that fails marks nothing and the job retries.
+curl -s -X DELETE "$P/_sandbox/faults" >/dev/null
+del() {         # del RESOURCE/ID: delete through the Webservice
+    curl -s -o /dev/null -w '%{http_code}' -X DELETE -u "$KEY:" "$P/api/$1"
+}
+DPROD=$(sql "SELECT string_agg(external_id, ' ') FROM (SELECT external_id FROM integration_mappings WHERE integration_id = $ID AND entity = 'product' AND external_id <> '$PEXT' ORDER BY external_id::int LIMIT 2) x")
+DORD=$(sql "SELECT string_agg(external_id, ' ') FROM (SELECT external_id FROM integration_mappings WHERE integration_id = $ID AND entity = 'order' ORDER BY external_id::int DESC LIMIT 12) x")
+DCUST=$(sql "SELECT external_id FROM integration_mappings WHERE integration_id = $ID AND entity = 'customer' AND external_id <> '$CEXT' ORDER BY external_id::int DESC LIMIT 1")
+codes=""
+for r in $DPROD; do codes="$codes$(del "products/$r")"; done
+for r in $DORD; do codes="$codes$(del "orders/$r")"; done
+codes="$codes$(del "customers/$DCUST")"
+check "15 records deleted in the shop" "$codes" "$(printf '200%.0s' $(seq 1 15))"
+# Pages of 20 ids: the order listing pages past the deleted ids by keyset.
+sql "UPDATE integrations SET sync_settings = sync_settings || '{\"sweep_page_size\":20}' WHERE id = $ID"
+for f in 429:2:/api/orders drop:1:/api/products truncate:1:/api/customers malformed:1:/api/orders; do
+    IFS=: read -r kind n path <<<"$f"
+    curl -s -X POST -H 'Content-Type: application/json' \
+        -d "{\"kind\":\"$kind\",\"count\":$n,\"path\":\"$path\"}" "$P/_sandbox/faults" >/dev/null
+done
+for e in product order customer; do
+    "$HUB" sync start "$ID" --entity "$e" --mode sweep --wait 300 >/dev/null
+done
+curl -s -X DELETE "$P/_sandbox/faults" >/dev/null
+check "the sweeps completed (listings retried past 429, drops and truncations)" \
+    "$(sql "SELECT string_agg(entity || ':' || status || ':' || deleted, ' ' ORDER BY entity) FROM (SELECT DISTINCT ON (entity) entity, status, deleted FROM integration_sync_logs WHERE integration_id = $ID AND type = 'sweep' ORDER BY entity, id DESC) l")" \
+    "customer:COMPLETED:1 order:COMPLETED:12 product:COMPLETED:2"
+check_ge "faults were injected during the sweeps" "$(curl -s "$P/_sandbox/requests?limit=100000" | grep -o '"fault":"\(429\|drop\|truncate\)"' | wc -l)" 4
+check "a sweep listed every live id" \
+    "$(sql "SELECT processed FROM integration_sync_logs WHERE integration_id = $ID AND type = 'sweep' AND entity = 'order' ORDER BY id DESC LIMIT 1")" "$(count orders)"
+check "the deleted products and their variants are archived" \
+    "$(sql "SELECT count(*) FILTER (WHERE p.status <> 'archived') || ' ' || count(*) FROM products p JOIN integration_mappings m ON (p.id = m.internal_id OR p.parent_id = m.internal_id) WHERE m.integration_id = $ID AND m.entity = 'product' AND m.external_id IN ($(echo "$DPROD" | sed "s/\([0-9]*\)/'\1'/g; s/ /,/g"))" | cut -d' ' -f1)" 0
+check "the deleted orders' invoices are voided" \
+    "$(sql "SELECT count(*) FROM invoices i JOIN integration_mappings m ON m.internal_id = i.id WHERE m.integration_id = $ID AND m.entity = 'order' AND i.status = 'voided' AND m.deleted_at IS NOT NULL")" 12
+check "the deleted customer's company is flagged" \
+    "$(sql "SELECT c.external_data->>'deleted_on_platform' FROM companies c JOIN integration_mappings m ON m.internal_id = c.id WHERE m.integration_id = $ID AND m.entity = 'customer' AND m.external_id = '$DCUST'")" true
+check "nothing live was marked deleted" \
+    "$(sql "SELECT count(*) FROM integration_mappings WHERE integration_id = $ID AND deleted_at IS NOT NULL")" 15
+"$HUB" sync start "$ID" --entity order --mode sweep --wait 120 >/dev/null
+check "a second sweep marks nothing again" \
+    "$(sql "SELECT status || ' ' || deleted FROM integration_sync_logs WHERE integration_id = $ID AND type = 'sweep' AND entity = 'order' ORDER BY id DESC LIMIT 1")" "COMPLETED 0"
+# The safety limit: the XML integration misses the same 12 of its 200 orders; with
+# sweep_max_delete_pct 5 that is refused whole, with the default it is accepted.
+sql "UPDATE integrations SET sync_settings = sync_settings || '{\"sweep_max_delete_pct\":5}' WHERE id = $IDX"
+"$HUB" sync start "$IDX" --entity order --mode sweep --wait 120 >/dev/null
+check "a sweep over the limit marks nothing and says why" \
+    "$(sql "SELECT status || ' ' || deleted || ' ' || (error_details::text LIKE '%sweep_max_delete_pct (5 %)%')::text FROM integration_sync_logs WHERE integration_id = $IDX AND type = 'sweep' ORDER BY id DESC LIMIT 1") $(sql "SELECT count(*) FROM integration_mappings WHERE integration_id = $IDX AND deleted_at IS NOT NULL")" \
+    "FAILED 0 true 0"
+# The scheduler: with the order entity listed and sweep_interval_s set, a sweep comes on its own.
+# (The refused run is forgotten so that the 60 s interval starts now.)
+sql "DELETE FROM integration_sync_logs WHERE integration_id = $IDX AND type = 'sweep'"
+sql "UPDATE integrations SET sync_settings = sync_settings - 'sweep_max_delete_pct' || '{\"entities\":[\"order\"],\"sweep_interval_s\":60}' WHERE id = $IDX"
+for i in $(seq 1 60); do
+    [ "$(sql "SELECT count(*) FROM integration_sync_logs WHERE integration_id = $IDX AND type = 'sweep' AND status = 'COMPLETED'")" = 1 ] && break
+    sleep 1
+done
+check "the scheduler ran the sweep, within the default limit" \
+    "$(sql "SELECT status || ' ' || deleted FROM integration_sync_logs WHERE integration_id = $IDX AND type = 'sweep' ORDER BY id DESC LIMIT 1")" "COMPLETED 12"
+
 kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
 HUB_PID=
 check "no sanitizer report" "$(grep -c 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$TMP/hub.log")" 0

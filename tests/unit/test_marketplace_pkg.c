@@ -496,7 +496,7 @@ test_refuse_abi(void)
     snprintf(want, sizeof(want), "the package was built for SDK ABI 2.0; this hub serves "
              "%u.0 to %u.%u", SX_ABI_MAJOR, SX_ABI_MAJOR, SX_ABI_MINOR);
     CHECK_EQ(1, SX_ABI_MAJOR);
-    CHECK_STR_EQ("the package was built for SDK ABI 2.0; this hub serves 1.0 to 1.1", want);
+    CHECK_STR_EQ("the package was built for SDK ABI 2.0; this hub serves 1.0 to 1.2", want);
     CHECK_REFUSED(pkg, 1, HUB_E_PLUGIN_ABI, want);
     CHECK_REFUSED(pkg, 0, HUB_E_PLUGIN_ABI, want);
     /* A newer minor than the hub's. */
@@ -558,7 +558,7 @@ test_refuse_descriptor(void)
         edit(pkg, "manifest.json", from, "\"sdk_abi\": \"1.0\"");
         REQUIRE(hub_pkg_sign(pkg, key1, "simplix-test", "t1", &err) == 0);
         CHECK_REFUSED(pkg, 1, HUB_E_REJECTED, "the manifest says SDK ABI 1.0 but the connector "
-                      "was built for 1.1");
+                      "was built for 1.2");
     }
 }
 
@@ -674,8 +674,8 @@ test_manifest_parse(void)
           "manifest.json: \"version\" must be a semantic version (MAJOR.MINOR.PATCH)" },
         { "\"version\": \"1.0.0\"", "\"version\": \"01.0.0\"",
           "manifest.json: \"version\" must be a semantic version (MAJOR.MINOR.PATCH)" },
-        { "\"sdk_abi\": \"1.1\"", "\"sdk_abi\": \"1.x\"",
-          "manifest.json: \"sdk_abi\" must be an SDK ABI version such as \"1.1\"" },
+        { "\"sdk_abi\": \"1.2\"", "\"sdk_abi\": \"1.x\"",
+          "manifest.json: \"sdk_abi\" must be an SDK ABI version such as \"1.2\"" },
         { "\"auth_kind\": \"api_key\"", "\"auth_kind\": \"magic\"",
           "manifest.json: \"auth_kind\" must be none, oauth2_code, client_credentials, api_key "
           "or basic" },
@@ -806,7 +806,8 @@ test_semver(void)
     CHECK(!hub_pkg_semver_valid("1.2.3/.."));
     CHECK(hub_pkg_abi_compatible("1.0"));
     CHECK(hub_pkg_abi_compatible("1.1"));
-    CHECK(!hub_pkg_abi_compatible("1.2"));
+    CHECK(hub_pkg_abi_compatible("1.2"));
+    CHECK(!hub_pkg_abi_compatible("1.3"));
     CHECK(!hub_pkg_abi_compatible("2.0"));
     CHECK(!hub_pkg_abi_compatible("0.9"));
     CHECK(!hub_pkg_abi_compatible("1.01"));
@@ -928,7 +929,7 @@ test_index(void)
     spit(path, text, strlen(text));
     CHECK_EQ(HUB_E_NOT_FOUND, hub_pkg_find(mk, "x", NULL, dir, sizeof(dir), &err));
     CHECK_STR_EQ("the marketplace has no version of x that this hub can serve (SDK ABI 1.0 to "
-                 "1.1)", err.msg);
+                 "1.2)", err.msg);
     spit(path, "{\"format\":2,\"packages\":[]}", 26);
     CHECK_EQ(HUB_E_INVALID, hub_pkg_index_load(mk, &idx, &err));
 

@@ -16,14 +16,14 @@ extern "C" {
 #endif
 
 #define SX_ABI_MAJOR    1           /* bump = old plugins refused; rare, announced */
-#define SX_ABI_MINOR    1           /* bump = something appended; old plugins still load */
+#define SX_ABI_MINOR    2           /* bump = something appended; old plugins still load */
 #define SX_ABI_VERSION  (((uint32_t)SX_ABI_MAJOR << 16) | (uint32_t)SX_ABI_MINOR)
 #define SX_SDK_ABI_VERSION SX_ABI_VERSION
 
 #define SX_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define SX_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xffffu)
 
-#define SX_SDK_VERSION_STRING "1.1.0"
+#define SX_SDK_VERSION_STRING "1.2.0"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define SX_EXPORT        __attribute__((visibility("default")))

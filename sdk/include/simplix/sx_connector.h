@@ -107,6 +107,16 @@ typedef struct sx_entity_ops {
     uint32_t    max_batch;
     uint32_t    reserved;
     int (*push_batch)(sx_ctx *cx, const sx_str *in, uint32_t n, sx_push_res *res);
+    /* ---- ABI 1.2 ---- */
+    /* Optional (ABI 1.2): one page of the ids of EVERY record of this entity that exists on
+     * the platform now (the deletion sweep, for platforms that send no delete events and
+     * whose listings omit deleted records). Emit {"external_id":"..."} per record through
+     * host->emit(); other keys are ignored. Use a stable order with a keyset cursor (ids
+     * after the last one of the previous page), never an offset: a record deleted during
+     * the sweep must not shift a live one out of the listing. req->updated_since_ms is 0.
+     * The host marks deleted, after a complete listing only, what its mapping store has
+     * and the listing lacks. Requires list. */
+    int (*list_ids)(sx_ctx *cx, const sx_list_req *req, sx_list_res *res);
 } sx_entity_ops;
 
 /* ---- Auth ----------------------------------------------------------------------------------- */
