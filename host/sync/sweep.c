@@ -189,12 +189,8 @@ mark_deleted(struct hub_db *db, const struct integ *in, const char *entity, int6
     struct hub_sync_page   page;
     struct hub_sync_counts c;
     struct hub_buf         rec, details;
-    struct timespec        ts;
-    int64_t                now_ms;
     int                    i, n = PQntuples(res), rc = 0;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     hub_sync_page_init(&page);
     hub_buf_init(&rec, 4096);
     hub_buf_init(&details, SWEEP_DETAILS_MAX + 4096);
@@ -207,13 +203,15 @@ mark_deleted(struct hub_db *db, const struct integ *in, const char *entity, int6
         memset(&c, 0, sizeof(c));
         for (k = i; k < n && k < i + SWEEP_APPLY_CHUNK && rc == 0; k++) {
             const char *ext = PQgetvalue(res, k, 0);
-            int64_t     upd = now_ms;
+            int64_t     upd = 1;
             char        when[48];
 
-            /* Never older than what the mapping holds, or the engine would take the
-             * deletion for a late copy and skip it. */
-            if (!PQgetisnull(res, k, 1) && strtoll(PQgetvalue(res, k, 1), NULL, 10) >= upd)
-                upd = strtoll(PQgetvalue(res, k, 1), NULL, 10) + 1;
+            /* The deletion carries the updated_at the mapping already has: not older (the
+             * engine would take it for a late copy and skip it), not newer (the time of the
+             * deletion is unknown; a record listed again later, with its own updated_at,
+             * must not look older than the deletion and be skipped). */
+            if (!PQgetisnull(res, k, 1) && strtoll(PQgetvalue(res, k, 1), NULL, 10) > 0)
+                upd = strtoll(PQgetvalue(res, k, 1), NULL, 10);
             time_format(upd, when);
             hub_buf_reset(&rec);
             hub_buf_puts(&rec, "{\"external_id\":");

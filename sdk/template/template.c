@@ -7,6 +7,8 @@
  *   POST {base_url}/api/customers            create, answers the record
  *   PUT  {base_url}/api/customers/{id}       update, answers the record
  *   GET  {base_url}/api/me                   cheap authenticated call
+ *   GET  {base_url}/api/customers/ids?limit=M[&after=ID] -> {"ids":["c1",...],"more":bool}
+ *                                            every id that exists, in id order
  * with an API key in the "X-Api-Key" header. A record is
  *   {"id":"c_1","email":"a@b.c","name":"Ada Lovelace","updated_at":"2024-03-01T10:00:00Z"}.
  *
@@ -132,6 +134,67 @@ acme_customers_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
     return SX_OK;
 }
 
+/*
+ * Optional (ABI 1.2): the id of every customer that exists now, for the host's deletion sweep.
+ * Acme drops deleted customers from its listings and sends no event, so only a listing of what
+ * still exists tells. Keyset paging: the ids after the last one of the previous page, never an
+ * offset (a customer deleted during the sweep must not shift a live one out of the listing).
+ */
+static int
+acme_customers_list_ids(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
+{
+    const sx_host_api  *h = cx->host;
+    sx_http_req         hr = SX_HTTP_REQ_INIT;
+    const sx_http_resp *resp;
+    const sx_json      *doc, *ids;
+    sx_str              id = SX_STR_NULL;
+    uint32_t            limit = req->page_size;
+    char                after[65], query[160], qid[160], one[192], *cursor;
+    size_t              i, n;
+    int                 rc, more = 0;
+
+    if (limit == 0 || limit > 1000)
+        limit = 1000;
+    /* Our cursor is the last id we listed; it goes back to Acme, so check it first. */
+    if (req->cursor.len >= sizeof(after))
+        return h->fail(cx, SX_E_INVALID, "bad id cursor");
+    memcpy(after, req->cursor.ptr != NULL ? req->cursor.ptr : "", req->cursor.len);
+    after[req->cursor.len] = '\0';
+    if (strspn(after, "abcdefghijklmnopqrstuvwxyz0123456789_-") != req->cursor.len)
+        return h->fail(cx, SX_E_INVALID, "bad id cursor");
+    snprintf(query, sizeof(query), "limit=%u%s%s", limit, after[0] ? "&after=" : "", after);
+    hr.url = SX_STR("/api/customers/ids");
+    hr.query = sx_cstr(query);
+    rc = h->http(cx, &hr, &resp);
+    if (rc != SX_OK)
+        return rc;
+    if (h->json_parse(cx, resp->body, &doc) != SX_OK ||
+        h->json_type(ids = h->json_get(doc, "ids")) != SX_JSON_ARRAY)
+        return h->fail(cx, SX_E_PROTOCOL, "the id listing has no \"ids\" array");
+    (void)h->json_bool(h->json_get(doc, "more"), &more);
+    n = h->json_length(ids);
+    if (n > limit)
+        return h->fail(cx, SX_E_PROTOCOL, "Acme listed %zu ids for a page of %u", n, limit);
+    for (i = 0; i < n; i++) {
+        if (h->json_string(h->json_at(ids, i), &id) != SX_OK || id.len == 0 || id.len > 64 ||
+            sx_json_quote(id, qid, sizeof(qid)) == 0)
+            return h->fail(cx, SX_E_PROTOCOL, "the id listing has a bad id");
+        snprintf(one, sizeof(one), "{\"" SX_K_EXTERNAL_ID "\":%s}", qid);
+        if ((rc = h->emit(cx, SX_ENTITY_CUSTOMER, sx_cstr(one))) != SX_OK)
+            return rc;
+    }
+    if (more && n > 0) {
+        cursor = h->alloc(cx, id.len + 1);
+        if (cursor == NULL)
+            return SX_E_LIMIT;
+        memcpy(cursor, id.ptr, id.len);
+        cursor[id.len] = '\0';
+        res->next_cursor = (sx_str){ cursor, id.len };
+        res->has_more = 1;
+    }
+    return SX_OK;
+}
+
 static int
 acme_customers_push(sx_ctx *cx, sx_str canonical_json, sx_push_res *res)
 {
@@ -222,6 +285,7 @@ static const sx_entity_ops acme_customers = {
     .directions = SX_DIR_IMPORT | SX_DIR_EXPORT,
     .list       = acme_customers_list,
     .push       = acme_customers_push,
+    .list_ids   = acme_customers_list_ids,     /* ABI 1.2, optional: the deletion sweep */
 };
 
 static const sx_entity_ops *acme_entities[] = { &acme_customers, NULL };

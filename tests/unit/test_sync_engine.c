@@ -3,7 +3,9 @@
  * "Acme" platform served in this process, through the real worker pool, queue, instances,
  * HTTP client and PostgreSQL. Covers: full import, incremental with the same-second boundary
  * and changes during a run, resume after a failing page without re-reading committed pages,
- * no duplicates, conflicts both ways, export of Simplix changes, no echo, no ping-pong.
+ * no duplicates, conflicts both ways, export of Simplix changes, no echo, no ping-pong, and the
+ * deletion sweep (list_ids): deletions marked once, a failing listing page retried in the same
+ * log, an empty listing and the safety limit refused with nothing marked.
  */
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -38,6 +40,7 @@ struct acme_rec {
     char    email[64];
     char    name[64];
     int64_t upd;             /* epoch seconds */
+    int     gone;            /* deleted on Acme: in no listing */
 };
 
 static pthread_mutex_t   mu = PTHREAD_MUTEX_INITIALIZER;
@@ -48,6 +51,9 @@ static int               pages_served[64];    /* requests per page number */
 static int               puts_seen, posts_seen;
 static char              last_put_body[512];
 static int               touch_on_page = 0;   /* while serving this page, change record 1 */
+static int               ids_fail_after = -1; /* answer 503 to the id page after this id */
+static int               ids_fail_times;      /* that many times (the client retries 4) */
+static int               ids_served;
 static struct event_base *acme_base;
 static struct evhttp     *acme_http;
 static int               acme_port;
@@ -109,6 +115,38 @@ handle(struct evhttp_request *req, void *arg)
     pthread_mutex_lock(&mu);
     if (strcmp(path, "/api/me") == 0) {
         reply(req, 200, "{}");
+    } else if (strcmp(path, "/api/customers/ids") == 0) {
+        const char *qs = evhttp_uri_get_query(uri), *v;
+        int         limit = 10, after = 0, emitted = 0, more = 0;
+
+        memset(&q, 0, sizeof(q));
+        evhttp_parse_query_str(qs ? qs : "", &q);
+        if ((v = evhttp_find_header(&q, "limit")) != NULL)
+            limit = atoi(v);
+        if ((v = evhttp_find_header(&q, "after")) != NULL)
+            after = atoi(v + 1);                        /* "c<N>" */
+        evhttp_clear_headers(&q);
+        ids_served++;
+        if (after == ids_fail_after && ids_fail_times > 0) {
+            ids_fail_times--;
+            pthread_mutex_unlock(&mu);
+            reply(req, 503, "{\"error\":\"down\"}");
+            return;
+        }
+        len = (size_t)snprintf(buf, sizeof(buf), "{\"ids\":[");
+        for (i = 0; i < n_recs; i++) {
+            if (recs[i].gone || recs[i].id <= after)
+                continue;
+            if (emitted == limit) {
+                more = 1;
+                break;
+            }
+            len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s\"c%d\"",
+                                    emitted ? "," : "", recs[i].id);
+            emitted++;
+        }
+        snprintf(buf + len, sizeof(buf) - len, "],\"more\":%s}", more ? "true" : "false");
+        reply(req, 200, buf);
     } else if (strcmp(path, "/api/customers") == 0 &&
                evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
         const char *qs = evhttp_uri_get_query(uri), *v;
@@ -146,7 +184,7 @@ handle(struct evhttp_request *req, void *arg)
         for (i = 0; i < n_recs; i++) {
             char one[512];
 
-            if (recs[i].upd < since)            /* inclusive lower bound, as documented */
+            if (recs[i].upd < since || recs[i].gone)   /* inclusive lower bound, as documented */
                 continue;
             if (skip-- > 0)
                 continue;
@@ -437,6 +475,75 @@ test_export_no_echo_no_ping_pong(void)
     pthread_mutex_unlock(&mu);
 }
 
+static void
+set_gone(int from, int to, int gone)
+{
+    int i;
+
+    pthread_mutex_lock(&mu);
+    for (i = from; i < to; i++)
+        recs[i].gone = gone;
+    pthread_mutex_unlock(&mu);
+}
+
+static void
+test_sweep(void)
+{
+    long long mapped = q("SELECT count(*) FROM integration_mappings WHERE entity = 'customer'");
+
+    REQUIRE(mapped >= 95);
+    REQUIRE(testdb_exec(&db, "UPDATE integrations SET sync_settings = sync_settings || "
+                        "'{\"sweep_page_size\": 10}'") == 0);
+    /* Three customers deleted on Acme (which sends nothing); a listing page fails once. */
+    set_gone(20, 23, 1);
+    pthread_mutex_lock(&mu);
+    ids_fail_after = 10;                 /* the page after c10: pages of 10, the second */
+    ids_fail_times = 4;                  /* every attempt of the HTTP client: the page fails */
+    ids_served = 0;
+    pthread_mutex_unlock(&mu);
+    CHECK_EQ(HUB_JOB_DONE, run_job(1, "sweep"));
+    CHECK_EQ(1, q("SELECT count(*) FROM integration_sync_logs WHERE type = 'sweep'"));
+    CHECK_EQ(1, q("SELECT count(*) FROM integration_sync_logs WHERE type = 'sweep' AND "
+                  "status = 'COMPLETED' AND deleted = 3 AND error_details::text LIKE "
+                  "'%listing page 2 failed%the sweep starts again%'"));
+    CHECK_EQ(mapped - 3, q("SELECT processed FROM integration_sync_logs WHERE type = 'sweep'"));
+    /* Page 1, page 2 failing 4 times, then every page again from the first. */
+    CHECK_EQ(1 + 4 + (mapped - 3 + 9) / 10, ids_served);
+    CHECK_EQ(3, q("SELECT count(*) FROM integration_mappings WHERE deleted_at IS NOT NULL AND "
+                  "external_id IN ('c21', 'c22', 'c23')"));
+    CHECK_EQ(3, q("SELECT count(*) FROM integration_mappings WHERE deleted_at IS NOT NULL"));
+    CHECK_EQ(3, q("SELECT count(*) FROM companies c JOIN integration_mappings m ON "
+                  "m.internal_id = c.id AND m.entity = 'customer' WHERE "
+                  "(c.external_data->>'deleted_on_platform')::boolean"));
+    /* Marked once: the next sweep finds nothing new. */
+    CHECK_EQ(HUB_JOB_DONE, run_job(1, "sweep"));
+    CHECK_EQ(1, q("SELECT count(*) FROM integration_sync_logs WHERE type = 'sweep' AND "
+                  "status = 'COMPLETED' AND deleted = 0"));
+    /* An empty listing against mapped records: refused, nothing marked. */
+    set_gone(0, MAX_RECS, 1);
+    CHECK_EQ(HUB_JOB_DEAD, run_job(1, "sweep"));
+    CHECK_EQ(1, q("SELECT count(*) FROM integration_sync_logs WHERE type = 'sweep' AND "
+                  "status = 'FAILED' AND processed = 0 AND error_details::text LIKE "
+                  "'%listed 0 customers%nothing was marked deleted%'"));
+    /* Half of them gone: over the default limit of 50 %; at 100 % accepted. */
+    set_gone(0, MAX_RECS, 0);
+    set_gone(0, 60, 1);
+    CHECK_EQ(HUB_JOB_DEAD, run_job(1, "sweep"));
+    CHECK_EQ(3, q("SELECT count(*) FROM integration_mappings WHERE deleted_at IS NOT NULL"));
+    REQUIRE(testdb_exec(&db, "UPDATE integrations SET sync_settings = sync_settings || "
+                        "'{\"sweep_max_delete_pct\": 100}'") == 0);
+    CHECK_EQ(HUB_JOB_DONE, run_job(1, "sweep"));
+    CHECK_EQ(60, q("SELECT count(*) FROM integration_mappings WHERE deleted_at IS NOT NULL"));
+    /* Back on Acme: the next import clears the mark. */
+    set_gone(0, 60, 0);
+    set_rec(5, "Back again", now_s());
+    CHECK_EQ(HUB_JOB_DONE, run_job(1, "incremental"));
+    CHECK_EQ(0, q("SELECT count(*) FROM integration_mappings WHERE deleted_at IS NOT NULL AND "
+                  "external_id = 'c6'"));
+    REQUIRE(testdb_exec(&db, "UPDATE integrations SET sync_settings = sync_settings - "
+                        "'sweep_max_delete_pct'") == 0);
+}
+
 int
 main(void)
 {
@@ -506,6 +613,7 @@ main(void)
     RUN_TEST(test_resume_after_failing_page);
     RUN_TEST(test_conflicts_both_ways);
     RUN_TEST(test_export_no_echo_no_ping_pong);
+    RUN_TEST(test_sweep);
 
     hub_worker_pool_free(pool);
     hub_sync_free(sync_engine);
