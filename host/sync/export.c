@@ -156,11 +156,14 @@ export_failed(struct hub_buf *details, struct export_counts *ec, int64_t interna
 }
 
 /* The mapping records the platform's id and time, and the hash of what we sent: when the
- * record comes back by the next import it is recognised as ours. */
+ * record comes back by the next import it is recognised as ours. `complete` 0: the push
+ * failed after the platform created the record (a later write of the same push was refused);
+ * the mapping is kept without a hash or time, so the retry updates that record instead of
+ * creating a second one, and the record is not counted as pushed. */
 static int
 export_record(struct hub_db *db, const struct integ *in, const char *entity,
               const struct export_item *it, sx_str external_id, int64_t external_updated_at,
-              struct export_counts *ec, struct hub_error *err)
+              int complete, struct export_counts *ec, struct hub_error *err)
 {
     char        ids[24], iid[24], ext[520], upd[32];
     const char *p[6];
@@ -174,8 +177,8 @@ export_record(struct hub_db *db, const struct integ *in, const char *entity,
     p[1] = entity;
     p[2] = iid;
     p[3] = ext;
-    p[4] = upd;
-    p[5] = it->hash;
+    p[4] = complete ? upd : "0";
+    p[5] = complete ? it->hash : NULL;
     rc = hub_db_query(db, "INSERT INTO integration_mappings (integration_id, entity, "
                       "internal_id, external_id, external_updated_at, internal_updated_at, "
                       "content_hash, last_synced_at, last_direction) VALUES ($1, $2, $3, $4, "
@@ -186,7 +189,7 @@ export_record(struct hub_db *db, const struct integ *in, const char *entity,
                       "coalesce(EXCLUDED.external_updated_at, integration_mappings.external_updated_at), "
                       "internal_updated_at = now(), content_hash = EXCLUDED.content_hash, "
                       "last_synced_at = now(), last_direction = 'export'", 6, p, NULL, err);
-    if (rc == 0)
+    if (rc == 0 && complete)
         ec->pushed++;
     return rc;
 }
@@ -227,6 +230,15 @@ export_one(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
     if (rc < 0) {
         hub_error_set(err, hub_sync_retryable(rc) ? HUB_E_TRANSIENT : HUB_E_REJECTED, "%s %" PRId64
                       ": %s", entity, it.internal_id, call.err.msg);
+        if (external_id_ok(res.external_id)) {
+            struct hub_error merr;
+
+            if (export_record(db, in, entity, &it, res.external_id, 0, 0, ec, &merr) < 0)
+                hub_log_warn("sync", "integration %" PRId64 ": %s %" PRId64 " exists on the "
+                             "platform as %.*s but its mapping could not be kept: %s", in->id,
+                             entity, it.internal_id, (int)res.external_id.len,
+                             res.external_id.ptr, merr.msg);
+        }
         hub_call_end(&call);
         free(it.json);
         if (!hub_sync_retryable(rc)) {
@@ -235,7 +247,8 @@ export_one(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
         }
         return HUB_E_TRANSIENT;
     }
-    rc = export_record(db, in, entity, &it, res.external_id, res.external_updated_at, ec, err);
+    rc = export_record(db, in, entity, &it, res.external_id, res.external_updated_at, 1, ec,
+                       err);
     hub_call_end(&call);
     free(it.json);
     return rc;
@@ -333,7 +346,7 @@ batch_flush(struct hub_db *db, struct hub_instance *inst, const struct integ *in
             st = SX_E_PROTOCOL;
         if (st == SX_OK) {
             rc = export_record(db, in, b->entity, &b->items[i], res[i].external_id,
-                               res[i].external_updated_at, ec, err);
+                               res[i].external_updated_at, 1, ec, err);
         } else if (hub_sync_retryable(st)) {
             again = 1;
             ec->processed--;
