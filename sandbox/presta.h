@@ -39,10 +39,13 @@ struct ps_row {
 };
 
 enum ps_res_id { PS_LANGUAGES, PS_CURRENCIES, PS_CUSTOMERS, PS_ADDRESSES, PS_PRODUCTS,
-                 PS_COMBINATIONS, PS_STOCK, PS_ORDERS, PS_ORDER_DETAILS, PS_NRES };
+                 PS_COMBINATIONS, PS_STOCK, PS_ORDERS, PS_ORDER_DETAILS, PS_OPTIONS,
+                 PS_OPTION_VALUES, PS_ORDER_SLIPS, PS_NRES };
 
 struct ps_res {
-    const char            *name;        /* "customers" */
+    const char            *name;        /* "customers": the URL's resource */
+    const char            *nodes;       /* the list's element (objectsNodeName): the name,
+                                           except "order_slips" for order_slip */
     const char            *single;      /* "customer" */
     const struct ps_field *f;
     size_t                 nf;
@@ -81,11 +84,35 @@ struct ps_strtab {
     size_t       chunk_cap;
 };
 
+/* One line of an order slip (PrestaShop's order_slip_detail table): amounts interned. */
+struct ps_slip_line {
+    int64_t  id_order_detail;
+    int64_t  qty;
+    uint32_t excl;
+    uint32_t incl;
+};
+
+/*
+ * Links the Webservice shows only as associations, with no resource of their own: the option
+ * values of a combination (product_attribute_combination) and the lines of an order slip
+ * (order_slip_detail). A combination's or a slip's row has its range here in a_first[0] and
+ * a_n[0]; rows created through POST have none.
+ */
+struct ps_links {
+    int64_t             *pav;           /* option value ids, by combination range */
+    size_t               npav;
+    size_t               cap_pav;
+    struct ps_slip_line *sl;            /* slip lines, by slip range */
+    size_t               nsl;
+    size_t               cap_sl;
+};
+
 struct ps_state {
     char              key[64];
     int               utc_offset_min;   /* shop time zone: naive local date_add/date_upd */
     struct ps_strtab  strs;
     struct ps_res     res[PS_NRES];
+    struct ps_links   links;
 };
 
 /* presta_data.c */

@@ -2,7 +2,9 @@
  * PrestaShop imitation: resource definitions (the fields of each ObjectModel the Webservice
  * exposes, platforms.md 3.2) and deterministic seeded data: unicode names, customers without
  * email, soft-deleted customers (deleted=1, still listed), hard-deleted products (404), several
- * currencies, taxes, discounts, refunded orders, and bursts sharing one date_upd second.
+ * currencies, taxes, discounts, refunded orders, and bursts sharing one date_upd second;
+ * option groups and values naming the combinations, credit slips (order_slip) of refunded and
+ * a few paid orders, each from a random stream of its own so the data before them is as it was.
  */
 #include "presta.h"
 
@@ -205,6 +207,41 @@ static const struct ps_field f_details[] = {
     {"total_price_tax_excl", PS_MONEY, false, false, 0, NULL, false},
     {"product_quantity_refunded", PS_INT, false, false, 0, NULL, false},
 };
+/* Attribute groups (AttributeGroup): "Size", "Color". */
+static const struct ps_field f_options[] = {
+    {"id", PS_ID, false, false, 0, NULL, true},
+    {"is_color_group", PS_BOOL, false, false, 0, NULL, false},
+    {"group_type", PS_STR, false, true, 32, NULL, false},
+    {"position", PS_INT, false, false, 0, NULL, false},
+    {"name", PS_STR, true, true, 128, NULL, false},
+    {"public_name", PS_STR, true, true, 64, NULL, false},
+};
+/* Attributes (ProductAttribute): "L" of "Size", "Red" of "Color". */
+static const struct ps_field f_option_values[] = {
+    {"id", PS_ID, false, false, 0, NULL, true},
+    {"id_attribute_group", PS_INT, false, true, 0, "product_options", false},
+    {"color", PS_STR, false, false, 32, NULL, false},
+    {"position", PS_INT, false, false, 0, NULL, false},
+    {"name", PS_STR, true, true, 128, NULL, false},
+};
+/* Credit slips (OrderSlip): partial and full refunds of an order. */
+static const struct ps_field f_slips[] = {
+    {"id", PS_ID, false, false, 0, NULL, true},
+    {"id_customer", PS_INT, false, true, 0, "customers", false},
+    {"id_order", PS_INT, false, true, 0, "orders", false},
+    {"conversion_rate", PS_MONEY, false, true, 0, NULL, false},
+    {"total_products_tax_excl", PS_MONEY, false, true, 0, NULL, false},
+    {"total_products_tax_incl", PS_MONEY, false, true, 0, NULL, false},
+    {"total_shipping_tax_excl", PS_MONEY, false, true, 0, NULL, false},
+    {"total_shipping_tax_incl", PS_MONEY, false, true, 0, NULL, false},
+    {"amount", PS_MONEY, false, false, 0, NULL, false},
+    {"shipping_cost", PS_BOOL, false, false, 0, NULL, false},
+    {"shipping_cost_amount", PS_MONEY, false, false, 0, NULL, false},
+    {"partial", PS_BOOL, false, false, 0, NULL, false},
+    {"date_add", PS_DATE, false, false, 0, NULL, true},
+    {"date_upd", PS_DATE, false, false, 0, NULL, true},
+    {"order_slip_type", PS_INT, false, false, 0, NULL, false},
+};
 
 void
 ps_init_schema(struct ps_state *st)
@@ -227,12 +264,18 @@ ps_init_schema(struct ps_state *st)
         {"stock_availables", "stock_available", f_stock, NELEM(f_stock), false, true},
         {"orders", "order", f_orders, NELEM(f_orders), false, true},
         {"order_details", "order_detail", f_details, NELEM(f_details), false, true},
+        {"product_options", "product_option", f_options, NELEM(f_options), true, true},
+        {"product_option_values", "product_option_value", f_option_values,
+         NELEM(f_option_values), true, true},
+        /* platforms.md 3.2: the URL's resource is singular; the list is <order_slips>. */
+        {"order_slip", "order_slip", f_slips, NELEM(f_slips), true, true},
     };
     size_t i;
     size_t k;
 
     for (i = 0; i < PS_NRES; i++) {
         st->res[i].name = defs[i].name;
+        st->res[i].nodes = i == PS_ORDER_SLIPS ? "order_slips" : defs[i].name;
         st->res[i].single = defs[i].single;
         st->res[i].f = defs[i].f;
         st->res[i].nf = defs[i].nf;
@@ -815,6 +858,258 @@ seed_fixed(struct ps_state *st)
     return 0;
 }
 
+/* ------------------------------------------------------------------ links */
+
+static int
+link_value(struct ps_state *st, int64_t id)
+{
+    struct ps_links *l = &st->links;
+
+    if (l->npav == l->cap_pav) {
+        size_t   ncap = l->cap_pav ? l->cap_pav * 2 : 256;
+        int64_t *n = realloc(l->pav, ncap * sizeof(*n));
+
+        if (n == NULL)
+            return -1;
+        l->pav = n;
+        l->cap_pav = ncap;
+    }
+    l->pav[l->npav++] = id;
+    return 0;
+}
+
+static int
+link_slip_line(struct ps_state *st, int64_t detail, int64_t qty, const char *excl,
+               const char *incl)
+{
+    struct ps_links     *l = &st->links;
+    struct ps_slip_line *e;
+
+    if (l->nsl == l->cap_sl) {
+        size_t               ncap = l->cap_sl ? l->cap_sl * 2 : 64;
+        struct ps_slip_line *n = realloc(l->sl, ncap * sizeof(*n));
+
+        if (n == NULL)
+            return -1;
+        l->sl = n;
+        l->cap_sl = ncap;
+    }
+    e = &l->sl[l->nsl++];
+    e->id_order_detail = detail;
+    e->qty = qty;
+    e->excl = ps_intern(st, excl);
+    e->incl = ps_intern(st, incl);
+    return 0;
+}
+
+/* A seeded field by name (the name is a literal of this file). */
+static const char *
+fv(const struct ps_state *st, const struct ps_res *r, const struct ps_row *row,
+   const char *field)
+{
+    int i = seed_field(r, field);
+
+    return i < 0 ? "" : ps_v(st, r, row, (size_t)i);
+}
+
+/* ------------------------------------------------------------------ option values */
+
+/*
+ * Two attribute groups, their values in both languages. Size (group 1) is listed after Color
+ * (group 2) by position, so a combination's values, which the Webservice gives by id (sizes
+ * first), are not in the order a title shows them: "Red / L".
+ */
+static const char *const size_en[] = {"S", "M", "L", "XL"};
+static const char *const size_fr[] = {"P", "M", "G", "TG"};
+static const char *const color_en[] = {"Red", "Blue", "Green", "Black", "White"};
+static const char *const color_fr[] = {"Rouge", "Bleu", "Vert", "Noir", "Blanc"};
+static const char *const color_hex[] = {"#E84C3D", "#5D9CEC", "#A0D468", "#434A54",
+                                        "#FFFFFF"};
+
+static int
+seed_options(struct ps_state *st, int64_t size_ids[], int64_t color_ids[])
+{
+    struct ps_res *G = &st->res[PS_OPTIONS];
+    struct ps_res *V = &st->res[PS_OPTION_VALUES];
+    struct ps_row *size, *color, *v;
+    size_t         i;
+
+    size = ps_new_row(st, G);
+    color = ps_new_row(st, G);
+    if (size == NULL || color == NULL)
+        return -1;
+    set(st, G, size, "is_color_group", "0");
+    set(st, G, size, "group_type", "select");
+    set(st, G, size, "position", "1");
+    set_ml(st, G, size, "name", "Size", "Taille");
+    set_ml(st, G, size, "public_name", "Size", "Taille");
+    set(st, G, color, "is_color_group", "1");
+    set(st, G, color, "group_type", "color");
+    set(st, G, color, "position", "0");
+    set_ml(st, G, color, "name", "Color", "Couleur");
+    set_ml(st, G, color, "public_name", "Color", "Couleur");
+    for (i = 0; i < NELEM(size_en); i++) {
+        v = ps_new_row(st, V);
+        if (v == NULL)
+            return -1;
+        set(st, V, v, "id_attribute_group", "%" PRId64, size->id);
+        set(st, V, v, "position", "%zu", i);
+        set_ml(st, V, v, "name", size_en[i], size_fr[i]);
+        size_ids[i] = v->id;
+    }
+    for (i = 0; i < NELEM(color_en); i++) {
+        v = ps_new_row(st, V);
+        if (v == NULL)
+            return -1;
+        set(st, V, v, "id_attribute_group", "%" PRId64, color->id);
+        set(st, V, v, "color", "%s", color_hex[i]);
+        set(st, V, v, "position", "%zu", i);
+        set_ml(st, V, v, "name", color_en[i], color_fr[i]);
+        color_ids[i] = v->id;
+    }
+    return 0;
+}
+
+/* Every seeded combination gets its option values: a color, and a size unless the product
+ * varies by color alone; no two combinations of a product share both. */
+static int
+seed_combination_values(struct ps_state *st, uint64_t seed)
+{
+    struct ps_res *PR = &st->res[PS_PRODUCTS];
+    struct ps_res *CO = &st->res[PS_COMBINATIONS];
+    int64_t        size_ids[NELEM(size_en)];
+    int64_t        color_ids[NELEM(color_en)];
+    struct sbx_rng r;
+    size_t         i;
+    size_t         k;
+
+    if (seed_options(st, size_ids, color_ids) < 0)
+        return -1;
+    sbx_rng_init(&r, seed, "presta-options", 0);
+    for (i = 0; i < PR->nrows; i++) {
+        const struct ps_row *pr = &PR->rows[i];
+        bool                 color_only = chance(&r, 25);
+        size_t               c0 = sbx_rng_below(&r, NELEM(color_en));
+        size_t               s0 = sbx_rng_below(&r, NELEM(size_en));
+
+        for (k = 0; k < pr->a_n[0] && pr->a_first[0] + k < CO->nrows; k++) {
+            struct ps_row *c = &CO->rows[pr->a_first[0] + k];
+
+            c->a_first[0] = (uint32_t)st->links.npav;
+            /* By id, as PrestaShop lists them: the size (lower ids) first. */
+            if (!color_only &&
+                link_value(st, size_ids[(s0 + k) % NELEM(size_en)]) < 0)
+                return -1;
+            if (link_value(st, color_ids[(c0 + (color_only ? k : k / 2)) %
+                                         NELEM(color_en)]) < 0)
+                return -1;
+            c->a_n[0] = (uint32_t)(st->links.npav - c->a_first[0]);
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ order slips */
+
+/* A slip refunding `prod` and `ship` (cents, tax excluded and included) of order `o`. */
+static struct ps_row *
+new_slip(struct ps_state *st, const struct ps_row *o, int64_t prod_excl, int64_t prod_incl,
+         int64_t ship_excl, int64_t ship_incl, bool partial)
+{
+    struct ps_res *OR = &st->res[PS_ORDERS];
+    struct ps_res *SL = &st->res[PS_ORDER_SLIPS];
+    struct ps_row *s = ps_new_row(st, SL);
+    char           m[48];
+
+    if (s == NULL)
+        return NULL;
+    set(st, SL, s, "id_customer", "%s", fv(st, OR, o, "id_customer"));
+    set(st, SL, s, "id_order", "%" PRId64, o->id);
+    set(st, SL, s, "conversion_rate", "%s", fv(st, OR, o, "conversion_rate"));
+    money(m, sizeof(m), prod_excl);
+    set(st, SL, s, "total_products_tax_excl", "%s", m);
+    money(m, sizeof(m), prod_incl);
+    set(st, SL, s, "total_products_tax_incl", "%s", m);
+    set(st, SL, s, "amount", "%s", m);
+    money(m, sizeof(m), ship_excl);
+    set(st, SL, s, "total_shipping_tax_excl", "%s", m);
+    money(m, sizeof(m), ship_incl);
+    set(st, SL, s, "total_shipping_tax_incl", "%s", m);
+    set(st, SL, s, "shipping_cost_amount", "%s", m);
+    set(st, SL, s, "shipping_cost", "%d", ship_incl > 0 ? 1 : 0);
+    set(st, SL, s, "partial", "%d", partial ? 1 : 0);
+    set(st, SL, s, "order_slip_type", "0");
+    /* Issued at the order's last change. */
+    set(st, SL, s, "date_add", "%s", fv(st, OR, o, "date_upd"));
+    set(st, SL, s, "date_upd", "%s", fv(st, OR, o, "date_upd"));
+    s->a_first[0] = (uint32_t)st->links.nsl;
+    return s;
+}
+
+/*
+ * Credit slips: most refunded orders (state 7) have one for the whole amount paid; a few
+ * paid orders have a partial one (one unit of their first line) or a full one without the
+ * state saying so.
+ */
+static int
+seed_slips(struct ps_state *st, uint64_t seed)
+{
+    struct ps_res *OR = &st->res[PS_ORDERS];
+    struct ps_res *OD = &st->res[PS_ORDER_DETAILS];
+    struct sbx_rng r;
+    size_t         i;
+    size_t         k;
+
+    sbx_rng_init(&r, seed, "presta-slips", 0);
+    for (i = 0; i < OR->nrows; i++) {
+        const struct ps_row *o = &OR->rows[i];
+        int64_t              state = 0;
+        int64_t              paid_excl = 0, paid_incl = 0, ship_excl = 0, ship_incl = 0;
+        bool                 paid, full, part;
+        struct ps_row       *s;
+
+        (void)sbx_parse_i64(fv(st, OR, o, "current_state"), 0, 1000, &state);
+        paid = state >= 2 && state <= 5;
+        full = state == 7 ? chance(&r, 70) : paid && chance(&r, 2);
+        part = !full && paid && chance(&r, 8);
+        if ((!full && !part) || o->a_n[0] == 0 || o->a_first[0] >= OD->nrows)
+            continue;
+        if (sbx_parse_money(fv(st, OR, o, "total_paid_tax_excl"), &paid_excl) < 0 ||
+            sbx_parse_money(fv(st, OR, o, "total_paid_tax_incl"), &paid_incl) < 0 ||
+            sbx_parse_money(fv(st, OR, o, "total_shipping_tax_excl"), &ship_excl) < 0 ||
+            sbx_parse_money(fv(st, OR, o, "total_shipping_tax_incl"), &ship_incl) < 0)
+            continue;
+        if (part) {
+            const struct ps_row *d = &OD->rows[o->a_first[0]];
+            int64_t              ue = 0, ui = 0;
+
+            if (sbx_parse_money(fv(st, OD, d, "unit_price_tax_excl"), &ue) < 0 ||
+                sbx_parse_money(fv(st, OD, d, "unit_price_tax_incl"), &ui) < 0)
+                continue;
+            s = new_slip(st, o, ue, ui, 0, 0, true);
+            if (s == NULL || link_slip_line(st, d->id, 1, fv(st, OD, d, "unit_price_tax_excl"),
+                                            fv(st, OD, d, "unit_price_tax_incl")) < 0)
+                return -1;
+        } else {
+            s = new_slip(st, o, paid_excl - ship_excl, paid_incl - ship_incl, ship_excl,
+                         ship_incl, false);
+            if (s == NULL)
+                return -1;
+            for (k = 0; k < o->a_n[0] && o->a_first[0] + k < OD->nrows; k++) {
+                const struct ps_row *d = &OD->rows[o->a_first[0] + k];
+                int64_t              q = 1;
+
+                (void)sbx_parse_i64(fv(st, OD, d, "product_quantity"), 1, 1000000, &q);
+                if (link_slip_line(st, d->id, q, fv(st, OD, d, "total_price_tax_excl"),
+                                   fv(st, OD, d, "total_price_tax_incl")) < 0)
+                    return -1;
+            }
+        }
+        s->a_n[0] = (uint32_t)(st->links.nsl - s->a_first[0]);
+    }
+    return 0;
+}
+
 int
 ps_seed(struct sbx_platform *p, struct ps_state *st)
 {
@@ -1114,6 +1409,9 @@ ps_seed(struct sbx_platform *p, struct ps_state *st)
             set(st, OR, o, "secure_key", "%s", ref);
         }
     }
+    /* Streams of their own: the data above is what it was before these existed. */
+    if (seed_combination_values(st, cfg->seed) < 0 || seed_slips(st, cfg->seed) < 0)
+        return -1;
     for (i = 0; i < PS_NRES; i++) {
         st->res[i].seeded = st->res[i].nrows;
         if (st->res[i].nrows >= UINT32_MAX || ps_reindex(st, &st->res[i]) < 0)
@@ -1141,5 +1439,8 @@ ps_free_data(struct ps_state *st)
         r->indexed = false;
         r->next_id = 0;
     }
+    free(st->links.pav);
+    free(st->links.sl);
+    memset(&st->links, 0, sizeof(st->links));
     strtab_free(&st->strs);
 }

@@ -1,15 +1,18 @@
 /*
  * The PrestaShop connector (Webservice API, platforms.md 3): customers (with their
- * addresses), products (with combinations and stock_availables) and orders (with
- * order_details) imported through `display=full`, `date=1`, `filter[date_upd]` and
+ * addresses), products (with combinations, their option values' names, and
+ * stock_availables) and orders (with order_details, and order slips as refunds) imported
+ * through `display=full`, `date=1`, `filter[date_upd]` and
  * `sort=[date_upd_ASC,id_ASC]`, paged by `limit=offset,count` until a short page. Reads are
  * JSON (`output_format=JSON`) or XML converted to the same shape (presta_xml.c), so the
  * mapping (presta_map.c) reads one shape. The key is the Basic-auth user with an empty
  * password, applied by the host.
  *
- * Export (presta_push.c): customers and products as XML built from the shop's own documents.
- * Not built yet (see docs/ARCHITECTURE.md section 9): the deletion sweep, stock and
- * combination prices on export.
+ * Export (presta_push.c): customers and products as XML built from the shop's own documents,
+ * with combination prices (impacts) and stock. Deletions: every id by keyset
+ * (presta_list_ids) for the host's deletion sweep; soft-deleted customers come as deleted
+ * records. No webhooks: the engine's poller is the change feed, and full reconciliations
+ * heal what moves no date_upd (stock, order rows, slips).
  */
 #include "presta_internal.h"
 
@@ -204,9 +207,11 @@ id_filter(sx_ctx *cx, const sx_json *list, const char *key, struct sxp_buf *out)
     return out->rc;
 }
 
-/* Every record of `resource` whose `key` is one of the page's ids (one request). */
+/* Every record of `resource` whose `key` is one of the page's ids (one request); the list's
+ * element is `node` (the resource's name but for order_slip, listed as order_slips). */
 static int
-join(sx_ctx *cx, const char *resource, const char *key, const sx_json *page, const sx_json **out)
+join_as(sx_ctx *cx, const char *resource, const char *node, const char *key,
+        const sx_json *page, const sx_json **out)
 {
     const sx_host_api *h = cx->host;
     struct sxp_buf     q;
@@ -222,8 +227,122 @@ join(sx_ctx *cx, const char *resource, const char *key, const sx_json *page, con
         return h->fail(cx, rc, "too many ids to join");
     if ((rc = presta_get(cx, resource, (sx_str){ q.p, q.len }, &doc)) != SX_OK)
         return rc;
+    *out = h->json_get(doc, node);
+    return SX_OK;
+}
+
+static int
+join(sx_ctx *cx, const char *resource, const char *key, const sx_json *page, const sx_json **out)
+{
+    return join_as(cx, resource, resource, key, page, out);
+}
+
+/*
+ * A join the import does without: the key may not read the resource (401, 403), or the shop
+ * does not have it or refuses the request (404, other 4xx). A transient failure is not one:
+ * the page is tried again rather than written without what a hiccup hid (variant titles
+ * or refunds that would come and go between runs).
+ */
+static int
+optional_miss(int rc)
+{
+    return rc == SX_E_AUTH || rc == SX_E_NOT_FOUND || rc == SX_E_REJECTED ||
+           rc == SX_E_UNSUPPORTED;
+}
+
+/* GET `resource` with `display`, filtered to the ids of the set: its list, or an error. */
+static int
+get_ids(sx_ctx *cx, const char *resource, const char *display, const int64_t *ids, size_t n,
+        const sx_json **out)
+{
+    const sx_host_api *h = cx->host;
+    struct sxp_buf     q;
+    const sx_json     *doc;
+    char               num[40];
+    size_t             i;
+    int                rc;
+
+    *out = NULL;
+    sxp_buf_init(&q, cx);
+    SXP_RAW(&q, "display=");
+    sxp_buf_raw(&q, display, strlen(display));
+    SXP_RAW(&q, "&filter[id]=[");
+    for (i = 0; i < n; i++) {
+        snprintf(num, sizeof(num), "%s%lld", i ? "|" : "", (long long)ids[i]);
+        sxp_buf_raw(&q, num, strlen(num));
+    }
+    snprintf(num, sizeof(num), "]&limit=0,%zu", n);
+    sxp_buf_raw(&q, num, strlen(num));
+    if (q.rc != SX_OK)
+        return h->fail(cx, q.rc, "query too long");
+    if ((rc = presta_get(cx, resource, (sx_str){ q.p, q.len }, &doc)) != SX_OK)
+        return rc;
     *out = h->json_get(doc, resource);
     return SX_OK;
+}
+
+/*
+ * The option values the page's combinations name, in ONE request (filter[id]=[a|b|c],
+ * display=full; the Webservice lists only their ids in a combination's associations), and
+ * the positions of their groups in one more (product_options, display=[id,position]), for
+ * the variants' titles. At most PRESTA_MAX_ITEMS ids: values past the bound name nothing.
+ * A key that may not read either resource leaves *values (or *groups) NULL: variants without
+ * option names, as addresses without countries.
+ */
+static int
+option_values(sx_ctx *cx, const sx_json *combos, const sx_json **values,
+              const sx_json **groups)
+{
+    const sx_host_api *h = cx->host;
+    int64_t           *ids, id;
+    size_t             i, k, n = 0, nv, nc = h->json_length(combos);
+    int                rc, full = 0;
+
+    *values = NULL;
+    *groups = NULL;
+    ids = h->alloc(cx, PRESTA_MAX_ITEMS * sizeof(*ids));
+    if (ids == NULL)
+        return SX_E_LIMIT;
+    for (i = 0; i < nc && i < PRESTA_MAX_ITEMS * 4 && !full; i++) {
+        const sx_json *vals = h->json_get(h->json_get(h->json_at(combos, i), "associations"),
+                                          "product_option_values");
+
+        nv = h->json_length(vals);
+        for (k = 0; k < nv && k < PRESTA_MAX_ITEMS && !full; k++) {
+            if (h->json_int64(h->json_get(h->json_at(vals, k), "id"), &id) == SX_OK && id > 0)
+                full = !presta_id_set_add(ids, &n, PRESTA_MAX_ITEMS, id);
+        }
+    }
+    if (full)
+        h->log(cx, SX_LOG_WARN, "PrestaShop: the page's combinations name more than %d option "
+               "values; the others name no variant", PRESTA_MAX_ITEMS);
+    if (n == 0)
+        return SX_OK;
+    rc = get_ids(cx, "product_option_values", "full", ids, n, values);
+    if (rc != SX_OK && optional_miss(rc)) {
+        h->log(cx, SX_LOG_WARN, "PrestaShop: product_option_values cannot be read (%s); "
+               "variants are named by their reference", sx_status_name(rc));
+        return SX_OK;
+    }
+    if (rc != SX_OK)
+        return rc;
+    /* Their groups, for the order of the names. */
+    nv = h->json_length(*values);
+    for (i = 0, n = 0; i < nv && i < PRESTA_MAX_ITEMS; i++) {
+        if (h->json_int64(h->json_get(h->json_at(*values, i), "id_attribute_group"), &id) ==
+                SX_OK && id > 0 && !presta_id_set_add(ids, &n, PRESTA_MAX_ITEMS, id))
+            break;
+    }
+    if (n == 0)
+        return SX_OK;
+    rc = get_ids(cx, "product_options", "[id,position]", ids, n, groups);
+    if (rc != SX_OK && optional_miss(rc)) {
+        h->log(cx, SX_LOG_WARN, "PrestaShop: product_options cannot be read (%s); option "
+               "names follow the combinations' order", sx_status_name(rc));
+        *groups = NULL;
+        return SX_OK;
+    }
+    return rc;
 }
 
 /* The records of `list` whose `key` equals `id` (a JSON array in the arena). */
@@ -337,7 +456,9 @@ presta_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
     struct presta_inst *st = cx->state;
     const char         *resource = resource_of(req->entity);
     const sx_json      *doc, *list, *joined1 = NULL, *joined2 = NULL, *lookup = NULL;
+    const sx_json      *values = NULL, *groups = NULL;
     struct sxp_buf      q, one;
+    int                 slips_read = 0;
     sx_str              canon, d, currency = SX_STR_NULL;
     char                from[20] = "", last[20] = "", num[64], *next;
     uint32_t            count = req->page_size, skip = 0, same = 0;
@@ -394,11 +515,22 @@ presta_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
              * configurations resource, which a key rarely may read). */
             if (h->json_string(h->json_get(lookup, "1"), &currency) != SX_OK)
                 return h->fail(cx, SX_E_PROTOCOL, "the shop has no currency 1");
+            if ((rc = option_values(cx, joined1, &values, &groups)) != SX_OK)
+                return rc;
             break;
         default:
             if ((rc = join(cx, "order_details", "id_order", list, &joined1)) != SX_OK ||
                 (rc = codes(cx, "currencies", "iso_code", &lookup)) != SX_OK)
                 return rc;
+            /* Credit slips, the refunds (platforms.md 3.2: the resource is order_slip, its
+             * list <order_slips>). A key that may not read them gives orders without them. */
+            rc = join_as(cx, "order_slip", "order_slips", "id_order", list, &joined2);
+            if (rc != SX_OK && !optional_miss(rc))
+                return rc;
+            slips_read = rc == SX_OK;
+            if (!slips_read)
+                h->log(cx, SX_LOG_WARN, "PrestaShop: order_slip cannot be read (%s); refunds "
+                       "are known only from the Refunded state", sx_status_name(rc));
             break;
         }
     }
@@ -417,8 +549,8 @@ presta_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
             const sx_json *combos = matching(cx, joined1, "id_product", id);
 
             rc = presta_map_product(cx, r, h->json_length(combos) > 0 ? combos : NULL,
-                                    matching(cx, joined2, "id_product", id), currency,
-                                    st->lang_id, st->utc_offset_min, &one);
+                                    matching(cx, joined2, "id_product", id), values, groups,
+                                    currency, st->lang_id, st->utc_offset_min, &one);
             break;
         }
         default: {
@@ -431,8 +563,9 @@ presta_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
             if (h->json_string(h->json_get(lookup, key), &cur) != SX_OK)
                 return h->fail(cx, SX_E_PROTOCOL, "order %lld has unknown currency %lld",
                                (long long)id, (long long)cur_id);
-            rc = presta_map_order(cx, r, matching(cx, joined1, "id_order", id), cur,
-                                  st->utc_offset_min, &one);
+            rc = presta_map_order(cx, r, matching(cx, joined1, "id_order", id),
+                                  slips_read ? matching(cx, joined2, "id_order", id) : NULL,
+                                  cur, st->utc_offset_min, &one);
             break;
         }
         }
@@ -550,16 +683,53 @@ presta_list_ids(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
 
 /* ---- test -------------------------------------------------------------------------------------- */
 
+/* Is `method` ("get", "put", "post") allowed on resource `r` of the /api listing? */
+static int
+allowed(const sx_host_api *h, const sx_json *r, const char *method)
+{
+    sx_str v;
+    int    ok = 0;
+
+    if (h->json_bool(h->json_get(r, method), &ok) != SX_OK)
+        ok = h->json_string(h->json_get(r, method), &v) == SX_OK && sx_str_eq_cstr(v, "true");
+    return ok;
+}
+
+static void
+list_add(char *list, size_t cap, const char *what, const char *how)
+{
+    size_t n = strlen(list);
+
+    if (n + strlen(what) + strlen(how) + 6 < cap)
+        snprintf(list + n, cap - n, "%s%s%s%s", n ? ", " : "", what, how[0] ? " " : "", how);
+}
+
+/*
+ * The key's permissions, from the /api listing: every resource the import reads must be
+ * readable (else a refusal naming each one); the writes the export needs are checked too, and
+ * a key that may only read passes with a warning naming each missing write (a read-only key is
+ * a legitimate choice when nothing is exported; the export then fails with the same sentence).
+ */
 static int
 presta_test_connection(sx_ctx *cx)
 {
     static const char *need[] = { "customers", "addresses", "products",
                                   "combinations", "stock_availables", "orders",
                                   "order_details", "currencies", NULL };
+    static const char *optional[] = { "countries", "product_options", "product_option_values",
+                                      "order_slip", NULL };
+    static const struct {
+        const char *resource;
+        const char *method;
+        const char *label;
+    } writes[] = {
+        { "customers", "post", "(POST)" }, { "customers", "put", "(PUT)" },
+        { "products", "post", "(POST)" }, { "products", "put", "(PUT)" },
+        { "combinations", "put", "(PUT)" }, { "stock_availables", "put", "(PUT)" },
+    };
     const sx_host_api *h = cx->host;
-    const sx_json     *doc, *api, *r;
-    sx_str             v;
-    char               missing[512] = "";
+    const sx_json     *doc, *api;
+    char               missing[512] = "", nowrite[512] = "", noopt[256] = "";
     size_t             i;
     int                rc;
 
@@ -568,20 +738,28 @@ presta_test_connection(sx_ctx *cx)
     /* {"customers":{"get":true,...},...} (JSON, and XML converted to the same shape). */
     api = h->json_get(doc, "api") != NULL ? h->json_get(doc, "api") : doc;
     for (i = 0; need[i] != NULL; i++) {
-        int ok = 0;
-
-        r = h->json_get(api, need[i]);
-        if (h->json_bool(h->json_get(r, "get"), &ok) != SX_OK)
-            ok = h->json_string(h->json_get(r, "get"), &v) == SX_OK && sx_str_eq_cstr(v, "true");
-        if (!ok) {
-            if (strlen(missing) + strlen(need[i]) + 3 < sizeof(missing))
-                snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
-                         missing[0] ? ", " : "", need[i]);
-        }
+        if (!allowed(h, h->json_get(api, need[i]), "get"))
+            list_add(missing, sizeof(missing), need[i], "");
+    }
+    for (i = 0; optional[i] != NULL; i++) {
+        if (!allowed(h, h->json_get(api, optional[i]), "get"))
+            list_add(noopt, sizeof(noopt), optional[i], "");
+    }
+    for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+        if (!allowed(h, h->json_get(api, writes[i].resource), writes[i].method))
+            list_add(nowrite, sizeof(nowrite), writes[i].resource, writes[i].label);
     }
     if (missing[0] != '\0')
         return h->fail(cx, SX_E_AUTH, "the Webservice key may not read: %s (give it GET on "
-                       "these resources in Advanced Parameters > Webservice)", missing);
+                       "these resources in Advanced Parameters > Webservice)%s%s", missing,
+                       nowrite[0] ? "; to export it also needs " : "", nowrite);
+    if (nowrite[0] != '\0')
+        h->log(cx, SX_LOG_WARN, "the Webservice key may read everything the import needs but "
+               "may not write: %s; exporting customers or products will be refused until the "
+               "key gets these permissions (Advanced Parameters > Webservice)", nowrite);
+    if (noopt[0] != '\0')
+        h->log(cx, SX_LOG_INFO, "the Webservice key may not read %s: imports go on without "
+               "them (no country codes, variant names or refunds from those)", noopt);
     return SX_OK;
 }
 

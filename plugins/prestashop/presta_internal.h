@@ -59,18 +59,34 @@ int presta_lang_text(sx_ctx *cx, const sx_json *field, int lang_id, sx_str *out)
  *    ids resolved through `countries` (id -> ISO code object {"<id>":"FR",...}, may be NULL).
  *  - product: `combinations` = array of its combinations (NULL for a simple product),
  *    `stocks` = array of its stock_availables; `currency` the shop's default currency.
- *  - order: `details` = its order_details (tax rates), `currency` the ISO code of the
- *    order's id_currency.
+ *    `option_values` = product_option_values records (display=full; may hold other
+ *    products' values, may be NULL) naming the combinations' associations.
+ *    product_option_values: a variant's title is its values' names in `lang_id` ("Red / L"),
+ *    ordered by the position of their group in `option_groups` (product_options records
+ *    with id and position; NULL: the combination's order); the values used, with every
+ *    language, are kept in the product's raw as "product_option_values". A combination
+ *    whose values have no name keeps its reference as title.
+ *  - order: `details` = its order_details (tax rates), `slips` = its order_slip records
+ *    (NULL: not read; a page's slips may be handed whole), each a refund of its products
+ *    and shipping tax included, their sum refunded_minor, and financial_status
+ *    partially_refunded or refunded (when they reach the total) for a paid order;
+ *    `currency` the ISO code of the order's id_currency.
  * Every other language of a multilingual field is kept in "raw".
  */
 int presta_map_customer(sx_ctx *cx, const sx_json *c, const sx_json *addresses,
                         const sx_json *countries, int lang_id, int utc_offset_min,
                         struct sxp_buf *out);
 int presta_map_product(sx_ctx *cx, const sx_json *p, const sx_json *combinations,
-                       const sx_json *stocks, sx_str currency, int lang_id, int utc_offset_min,
-                       struct sxp_buf *out);
-int presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details, sx_str currency,
-                     int utc_offset_min, struct sxp_buf *out);
+                       const sx_json *stocks, const sx_json *option_values,
+                       const sx_json *option_groups, sx_str currency, int lang_id,
+                       int utc_offset_min, struct sxp_buf *out);
+int presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details,
+                     const sx_json *slips, sx_str currency, int utc_offset_min,
+                     struct sxp_buf *out);
+
+/* Add `id` to the ascending set ids[0..*n) of at most `cap` ids (binary search, no
+ * duplicates): 1, or 0 when the set is full and `id` not in it. */
+int presta_id_set_add(int64_t *ids, size_t *n, size_t cap, int64_t id);
 
 /* "<api>/<rest>" in the call arena, or NULL (presta.c). */
 const char *presta_url(sx_ctx *cx, const char *rest);

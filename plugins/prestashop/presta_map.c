@@ -20,6 +20,7 @@
 #include "presta_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PRESTA_MAX_QTY  100000000    /* a line quantity beyond this is not a sale */
@@ -564,34 +565,297 @@ stock_of(sx_ctx *cx, const sx_json *stocks, size_t n, int64_t pid, int64_t attr,
     return 0;
 }
 
-/* A variant's title from its option values, when they carry names ("Red / L"): the
- * Webservice lists only their ids in associations, so a caller may add the names. */
+/* ---- option values (variant titles) ---------------------------------------------------------- */
+
+/*
+ * The option values the listing read (product_option_values, display=full), indexed by id,
+ * each with the position of its group (product_options) so a title lists them as the shop's
+ * groups are ordered ("Red / L" when Color comes before Size), whatever the order of the
+ * combination's association. `used`: a variant of this product is named by it (kept in raw).
+ */
+struct opt_val {
+    int64_t        id;
+    int64_t        pos;                /* the group's position; INT64_MAX when unknown */
+    size_t         at;                 /* index in the shop's list (in a title: its order) */
+    const sx_json *rec;
+    int            used;
+};
+
+struct opt_index {
+    struct opt_val *v;
+    size_t          n;
+};
+
+/* A group's position by id, from an array of (id, position) pairs sorted by id. */
+struct opt_group {
+    int64_t id;
+    int64_t pos;
+};
+
 static int
-option_title(sx_ctx *cx, const sx_json *comb, int lang_id, const char *where, sx_str *out)
+cmp_group(const void *a, const void *b)
+{
+    const struct opt_group *x = a, *y = b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int
+cmp_val(const void *a, const void *b)
+{
+    const struct opt_val *x = a, *y = b;
+
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Sorted by position, then as the combination lists them. */
+static int
+cmp_pick(const void *a, const void *b)
+{
+    const struct opt_val *x = a, *y = b;
+
+    if (x->pos != y->pos)
+        return x->pos < y->pos ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+int
+presta_id_set_add(int64_t *ids, size_t *n, size_t cap, int64_t id)
+{
+    size_t lo = 0, hi = *n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < *n && ids[lo] == id)
+        return 1;
+    if (*n == cap)
+        return 0;
+    memmove(ids + lo + 1, ids + lo, (*n - lo) * sizeof(*ids));
+    ids[lo] = id;
+    (*n)++;
+    return 1;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+
+    return *x < *y ? -1 : *x > *y;
+}
+
+/*
+ * The index of the `values` this product's combinations name (the listing hands a page's
+ * values whole), each with the position of its group in `groups` (either may be NULL: no
+ * names, or names in the combination's order). At most PRESTA_MAX_ITEMS distinct ids; records
+ * that are not objects with an id are left out (a value the shop garbled names no variant,
+ * it does not refuse the product). Associations that are no list are refused later, by
+ * option_title.
+ */
+static int
+opt_index_build(sx_ctx *cx, const sx_json *combs, size_t n_comb, const sx_json *values,
+                const sx_json *groups, const char *where, struct opt_index *ix)
+{
+    const sx_host_api *h = cx->host;
+    struct opt_group  *g = NULL;
+    int64_t           *ids, *at, id;
+    uint8_t           *taken;
+    size_t             i, j, n_val, n_grp, n_ids = 0, k = 0, n_g = 0;
+    int                rc;
+
+    ix->v = NULL;
+    ix->n = 0;
+    if ((rc = check_arr(cx, values, "product_option_values", where, &n_val)) != SX_OK ||
+        (rc = check_arr(cx, groups, "product_options", where, &n_grp)) != SX_OK)
+        return rc;
+    if (n_val == 0)
+        return SX_OK;
+    ids = h->alloc(cx, PRESTA_MAX_ITEMS * sizeof(*ids));
+    if (ids == NULL)
+        return h->fail(cx, SX_E_LIMIT, "PrestaShop %s: out of memory", where);
+    for (i = 0; i < n_comb; i++) {
+        const sx_json *vals = h->json_get(h->json_get(h->json_at(combs, i), "associations"),
+                                          "product_option_values");
+        size_t         nv = h->json_length(vals);
+
+        for (j = 0; j < nv && j < PRESTA_MAX_ITEMS; j++) {
+            if (get_id(h, h->json_at(vals, j), "id", &id) && id > 0 &&
+                !presta_id_set_add(ids, &n_ids, PRESTA_MAX_ITEMS, id))
+                break;
+        }
+    }
+    if (n_ids == 0)
+        return SX_OK;
+    if (n_grp > 0) {
+        g = h->alloc(cx, n_grp * sizeof(*g));
+        if (g == NULL)
+            return h->fail(cx, SX_E_LIMIT, "PrestaShop %s: out of memory", where);
+        for (i = 0; i < n_grp; i++) {
+            const sx_json *r = h->json_at(groups, i);
+            int64_t        pos;
+
+            if (h->json_type(r) != SX_JSON_OBJECT || !get_id(h, r, "id", &g[n_g].id) ||
+                !get_id(h, r, "position", &pos))
+                continue;
+            g[n_g++].pos = pos;
+        }
+        qsort(g, n_g, sizeof(*g), cmp_group);
+    }
+    ix->v = h->alloc(cx, n_ids * sizeof(*ix->v));
+    taken = h->alloc(cx, n_ids);
+    if (ix->v == NULL || taken == NULL)
+        return h->fail(cx, SX_E_LIMIT, "PrestaShop %s: out of memory", where);
+    memset(taken, 0, n_ids);
+    for (i = 0; i < n_val && k < n_ids; i++) {
+        const sx_json    *r = h->json_at(values, i);
+        struct opt_group  key, *hit = NULL;
+
+        if (h->json_type(r) != SX_JSON_OBJECT || !get_id(h, r, "id", &id))
+            continue;
+        at = bsearch(&id, ids, n_ids, sizeof(*ids), cmp_i64);
+        if (at == NULL || taken[at - ids])
+            continue;                  /* not named here, or listed twice: the first wins */
+        taken[at - ids] = 1;
+        if (n_g > 0 && get_id(h, r, "id_attribute_group", &key.id))
+            hit = bsearch(&key, g, n_g, sizeof(*g), cmp_group);
+        ix->v[k].id = id;
+        ix->v[k].at = i;
+        ix->v[k].rec = r;
+        ix->v[k].used = 0;
+        ix->v[k].pos = hit != NULL ? hit->pos : INT64_MAX;
+        k++;
+    }
+    ix->n = k;
+    qsort(ix->v, ix->n, sizeof(*ix->v), cmp_val);
+    return SX_OK;
+}
+
+static struct opt_val *
+opt_find(const struct opt_index *ix, int64_t id)
+{
+    size_t lo = 0, hi = ix->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (ix->v[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ix->n && ix->v[lo].id == id ? &ix->v[lo] : NULL;
+}
+
+/*
+ * A variant's title from its option values ("Red / L"): each id of the combination's
+ * associations.product_option_values named through the index in `lang_id` (else the first
+ * language), in the order of the groups' positions. A value the index does not have may
+ * carry its own name (a caller that joined it in); one without any name is left out. Empty
+ * when none has a name.
+ */
+static int
+option_title(sx_ctx *cx, const sx_json *comb, const struct opt_index *ix, int lang_id,
+             const char *where, sx_str *out)
 {
     const sx_host_api *h = cx->host;
     const sx_json     *vals = h->json_get(h->json_get(comb, "associations"),
                                           "product_option_values");
+    struct opt_val    *picks;
     struct sxp_buf     t;
-    size_t             i, n;
+    sx_str            *names;
+    size_t             i, n, k = 0;
     int                rc;
 
+    *out = SX_STR("");
     if ((rc = check_arr(cx, vals, "product_option_values", where, &n)) != SX_OK)
         return rc;
-    sxp_buf_init(&t, cx);
+    if (n == 0)
+        return SX_OK;
+    picks = h->alloc(cx, n * sizeof(*picks));
+    names = h->alloc(cx, n * sizeof(*names));
+    if (picks == NULL || names == NULL)
+        return h->fail(cx, SX_E_LIMIT, "PrestaShop %s: out of memory", where);
     for (i = 0; i < n; i++) {
-        sx_str name;
+        const sx_json  *e = h->json_at(vals, i);
+        struct opt_val *v = NULL;
+        int64_t         id;
 
-        if (presta_lang_text(cx, h->json_get(h->json_at(vals, i), "name"), lang_id, &name) !=
-                SX_OK)
+        if (get_id(h, e, "id", &id))
+            v = opt_find(ix, id);
+        if (v != NULL &&
+            presta_lang_text(cx, h->json_get(v->rec, "name"), lang_id, &names[k]) == SX_OK) {
+            v->used = 1;
+            picks[k].pos = v->pos;
+        } else if (presta_lang_text(cx, h->json_get(e, "name"), lang_id, &names[k]) ==
+                   SX_OK) {
+            picks[k].pos = INT64_MAX;
+        } else {
             continue;
-        if (t.len > 0)
+        }
+        picks[k].at = k;             /* indexes names[] too */
+        k++;
+    }
+    if (k == 0)
+        return SX_OK;
+    qsort(picks, k, sizeof(*picks), cmp_pick);
+    sxp_buf_init(&t, cx);
+    for (i = 0; i < k; i++) {
+        if (i > 0)
             sxp_buf_raw(&t, " / ", 3);
-        sxp_buf_raw(&t, name.ptr, name.len);
+        sxp_buf_raw(&t, names[picks[i].at].ptr, names[picks[i].at].len);
     }
     if (t.rc != SX_OK)
         return h->fail(cx, t.rc, "PrestaShop %s has option values too long", where);
     *out = (sx_str){ t.p, t.len };
+    return SX_OK;
+}
+
+/*
+ * The product as received in `raw`, with the option values that name its variants (every
+ * language of their names: the title has only one) as "product_option_values", a key a
+ * product record does not have at its top level. Without such values, the record alone.
+ */
+static int
+put_raw_options(struct sxp_buf *b, sx_ctx *cx, const sx_json *p, const struct opt_index *ix)
+{
+    const sx_host_api *h = cx->host;
+    sx_str             raw, one;
+    size_t             i, k = 0;
+
+    for (i = 0; i < ix->n && !ix->v[i].used; i++)
+        ;
+    if (i == ix->n || h->json_get(p, "product_option_values") != NULL)
+        return put_raw(b, cx, p);
+    if (h->json_text(cx, p, &raw) != SX_OK)
+        return h->fail(cx, SX_E_LIMIT, "PrestaShop record could not be kept as raw");
+    while (raw.len > 0 && (raw.ptr[raw.len - 1] == ' ' || raw.ptr[raw.len - 1] == '\n'))
+        raw.len--;
+    if (raw.len < 2 || raw.ptr[0] != '{' || raw.ptr[raw.len - 1] != '}')
+        return put_raw(b, cx, p);
+    raw.len--;                         /* the object stays open for one more member */
+    sxp_jb_key(b, SX_K_RAW);
+    sxp_jb_json(b, raw);
+    if (raw.len > 1)
+        SXP_RAW(b, ",");
+    SXP_RAW(b, "\"product_option_values\":[");
+    for (i = 0; i < ix->n; i++) {
+        if (!ix->v[i].used)
+            continue;
+        if (h->json_text(cx, ix->v[i].rec, &one) != SX_OK)
+            return h->fail(cx, SX_E_LIMIT, "PrestaShop record could not be kept as raw");
+        if (k++ > 0)
+            SXP_RAW(b, ",");
+        sxp_buf_raw(b, one.ptr, one.len);
+    }
+    SXP_RAW(b, "]}");
     return SX_OK;
 }
 
@@ -639,7 +903,7 @@ put_simple_variant(struct sxp_buf *b, sx_ctx *cx, const sx_json *p, sx_str id, i
 static int
 put_combinations(struct sxp_buf *b, sx_ctx *cx, const sx_json *p, int64_t pid,
                  const sx_json *combs, size_t n, const sx_json *stocks, size_t n_stocks,
-                 int exp, int lang_id, const char *where)
+                 const struct opt_index *ix, int exp, int lang_id, const char *where)
 {
     const sx_host_api *h = cx->host;
     int64_t            base, *seen;
@@ -679,7 +943,7 @@ put_combinations(struct sxp_buf *b, sx_ctx *cx, const sx_json *p, int64_t pid,
         if (price < 0)
             return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has a price impact below the "
                            "product's price", cwhere);
-        if ((rc = option_title(cx, cb, lang_id, cwhere, &title)) != SX_OK)
+        if ((rc = option_title(cx, cb, ix, lang_id, cwhere, &title)) != SX_OK)
             return rc;
         sxp_jb_obj(b);
         sxp_jb_kstr(b, SX_K_EXTERNAL_ID, cid);
@@ -702,10 +966,12 @@ put_combinations(struct sxp_buf *b, sx_ctx *cx, const sx_json *p, int64_t pid,
 
 int
 presta_map_product(sx_ctx *cx, const sx_json *p, const sx_json *combinations,
-                   const sx_json *stocks, sx_str currency, int lang_id, int utc_offset_min,
-                   struct sxp_buf *b)
+                   const sx_json *stocks, const sx_json *option_values,
+                   const sx_json *option_groups, sx_str currency, int lang_id,
+                   int utc_offset_min, struct sxp_buf *b)
 {
     const sx_host_api *h = cx->host;
+    struct opt_index   ix = { NULL, 0 };
     char               where[64];
     sx_str             id, s;
     int64_t            pid, ms;
@@ -725,6 +991,10 @@ presta_map_product(sx_ctx *cx, const sx_json *p, const sx_json *combinations,
         return h->fail(cx, SX_E_REJECTED, "PrestaShop %s has no name", where);
     if ((rc = check_arr(cx, combinations, "combinations", where, &n_comb)) != SX_OK ||
         (rc = check_arr(cx, stocks, "stock_availables", where, &n_stocks)) != SX_OK)
+        return rc;
+    if (n_comb > 0 &&
+        (rc = opt_index_build(cx, combinations, n_comb, option_values, option_groups, where,
+                              &ix)) != SX_OK)
         return rc;
 
     sxp_jb_obj(b);
@@ -752,12 +1022,12 @@ presta_map_product(sx_ctx *cx, const sx_json *p, const sx_json *combinations,
     if (n_comb == 0)
         rc = put_simple_variant(b, cx, p, id, pid, stocks, n_stocks, exp, where);
     else
-        rc = put_combinations(b, cx, p, pid, combinations, n_comb, stocks, n_stocks, exp,
-                              lang_id, where);
+        rc = put_combinations(b, cx, p, pid, combinations, n_comb, stocks, n_stocks, &ix,
+                              exp, lang_id, where);
     if (rc != SX_OK)
         return rc;
     sxp_jb_arr_end(b);
-    if ((rc = put_raw(b, cx, p)) != SX_OK)
+    if ((rc = put_raw_options(b, cx, p, &ix)) != SX_OK)
         return rc;
     sxp_jb_obj_end(b);
     return finish(b, cx, where);
@@ -954,16 +1224,88 @@ read_pair(sx_ctx *cx, const sx_json *o, const char *incl_key, const char *excl_k
     return SX_OK;
 }
 
+/*
+ * Order slips (credit slips, the resource order_slip) as refunds, written as a JSON array
+ * into `rb` (its own buffer: the sum decides financial_status, written before the refunds).
+ * A slip gives back its products and its shipping, tax included (total_products_tax_incl +
+ * total_shipping_tax_incl); a slip of PrestaShop 1.5, without those totals, its amount and
+ * shipping_cost_amount. Slips of other orders (a page handed whole) and slips that give
+ * nothing back are left out; a slip without an id, listed twice, or with unreadable money
+ * or date refuses the order. *sum: what the slips give back in all.
+ */
+static int
+map_slips(sx_ctx *cx, const sx_json *slips, int64_t oid, int exp, int utc_offset_min,
+          const char *where, struct sxp_buf *rb, int64_t *sum)
+{
+    const sx_host_api *h = cx->host;
+    int64_t           *seen;
+    char               swhere[112];
+    size_t             i, k, n, n_seen = 0;
+    int                rc;
+
+    *sum = 0;
+    sxp_jb_arr(rb);
+    if ((rc = check_arr(cx, slips, "order slips", where, &n)) != SX_OK)
+        return rc;
+    seen = h->alloc(cx, (n > 0 ? n : 1) * sizeof(*seen));
+    if (seen == NULL)
+        return h->fail(cx, SX_E_LIMIT, "PrestaShop %s: out of memory", where);
+    for (i = 0; i < n; i++) {
+        const sx_json *sl = h->json_at(slips, i);
+        int64_t        sid, owner, prod, ship, amount;
+        sx_str         lid;
+
+        if (h->json_type(sl) != SX_JSON_OBJECT || !get_id(h, sl, "id", &sid) ||
+            !id_str(cx, sid, &lid))
+            return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has an order slip without an id",
+                           where);
+        if (get_id(h, sl, "id_order", &owner) && owner != oid)
+            continue;
+        snprintf(swhere, sizeof(swhere), "%s order slip " SX_STR_FMT, where, SX_STR_ARG(lid));
+        for (k = 0; k < n_seen; k++) {
+            if (seen[k] == sid)
+                return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s is listed twice", swhere);
+        }
+        seen[n_seen++] = sid;
+        if ((rc = read_money(cx, sl, "total_products_tax_incl", exp, 0, 0, &prod, swhere)) !=
+                SX_OK ||
+            (rc = read_money(cx, sl, "total_shipping_tax_incl", exp, 0, 0, &ship, swhere)) !=
+                SX_OK)
+            return rc;
+        if (prod == 0 && ship == 0 &&
+            ((rc = read_money(cx, sl, "amount", exp, 0, 0, &prod, swhere)) != SX_OK ||
+             (rc = read_money(cx, sl, "shipping_cost_amount", exp, 0, 0, &ship, swhere)) !=
+                 SX_OK))
+            return rc;
+        amount = prod;
+        if (!add64(&amount, ship) || !add64(sum, amount))
+            return h->fail(cx, SX_E_PROTOCOL, "PrestaShop %s has an amount out of range",
+                           swhere);
+        if (amount == 0)
+            continue;                  /* nothing given back: no refund */
+        sxp_jb_obj(rb);
+        sxp_jb_kstr(rb, SX_K_EXTERNAL_ID, lid);
+        sxp_jb_ki64(rb, SX_K_AMOUNT_MINOR, amount);
+        if ((rc = put_local(rb, cx, sl, "date_add", SX_K_CREATED_AT, utc_offset_min, swhere)) !=
+                SX_OK)
+            return rc;
+        sxp_jb_obj_end(rb);
+    }
+    sxp_jb_arr_end(rb);
+    return finish(rb, cx, where);
+}
+
 int
-presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details, sx_str currency,
-                 int utc_offset_min, struct sxp_buf *b)
+presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details, const sx_json *slips,
+                 sx_str currency, int utc_offset_min, struct sxp_buf *b)
 {
     const sx_host_api *h = cx->host;
     const char        *status, *fin;
+    struct sxp_buf     rb;
     char               where[64];
-    sx_str             id, s;
+    sx_str             id, s, refunds = SX_STR_NULL;
     int64_t            oid, ms, state = 0, subtotal, discount, disc_tax, shipping, ship_tax;
-    int64_t            total_excl, tax, total;
+    int64_t            total_excl, tax, total, refunded = 0;
     int                rc, exp;
 
     if ((rc = record_id(cx, o, "order", &oid, &id)) != SX_OK)
@@ -987,6 +1329,18 @@ presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details, sx_str cu
         return rc;
     total = total_excl + tax;          /* total_paid_tax_incl, read above without overflow */
     order_state(h, o, state, &status, &fin);
+    if (slips != NULL) {
+        sxp_buf_init(&rb, cx);
+        if ((rc = map_slips(cx, slips, oid, exp, utc_offset_min, where, &rb, &refunded)) !=
+                SX_OK ||
+            (rc = sxp_buf_done(&rb, &refunds)) != SX_OK)
+            return rc;
+    }
+    /* Money given back by slips: a paid order is refunded in part, or in whole when the
+     * slips reach its total. The merchant's "Refunded" state (7) stays refunded whatever
+     * the slips add up to; unpaid and cancelled orders keep their state's word. */
+    if (refunded > 0 && (strcmp(fin, "paid") == 0 || strcmp(fin, "refunded") == 0))
+        fin = refunded >= total || state == 7 ? "refunded" : "partially_refunded";
 
     sxp_jb_obj(b);
     sxp_jb_kstr(b, SX_K_EXTERNAL_ID, id);
@@ -1039,10 +1393,15 @@ presta_map_order(sx_ctx *cx, const sx_json *o, const sx_json *details, sx_str cu
     }
     sxp_jb_arr_end(b);
 
-    /* PrestaShop's refunds are order slips, not read here: a refunded order (state 7) is one
-     * refund of the whole amount, dated by the order's last change; a partial refund does not
-     * show. The refund's id is derived from the order's, so it is stable. */
-    if (state == 7) {
+    /* PrestaShop's refunds are order slips (when the listing could read them): one refund
+     * each. A refunded order (state 7) without any slip, or whose slips could not be read, is
+     * one refund of the whole amount, dated by the order's last change; its id is derived
+     * from the order's, so it is stable. */
+    if (refunded > 0) {
+        sxp_jb_key(b, SX_K_REFUNDS);
+        sxp_jb_json(b, refunds);
+        sxp_jb_ki64(b, SX_K_REFUNDED_MINOR, refunded);
+    } else if (state == 7) {
         char rid[40];
         int  len = snprintf(rid, sizeof(rid), SX_STR_FMT "-refund", SX_STR_ARG(id));
 

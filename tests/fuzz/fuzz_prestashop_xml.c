@@ -12,8 +12,9 @@
  *
  * Then the rest of the XML-to-canonical path: every record of a converted list (or the single
  * record) goes through presta_map_customer, _product and _order (with the answer's own
- * arrays as joins); a mapped record is one JSON object the hub parses, and a refusal is a
- * status with a message.
+ * arrays as every join: addresses, combinations, stocks, option values and groups, details,
+ * slips); a mapped record is one JSON object the hub parses, and a refusal is a status with
+ * a message.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -68,8 +69,9 @@ map_one(sx_ctx *cx, const sx_json *rec, const sx_json *arr)
     for (k = 0; k < 3; k++) {
         sxp_buf_init(&b, cx);
         rc = k == 0 ? presta_map_customer(cx, rec, arr, NULL, 2, 60, &b)
-           : k == 1 ? presta_map_product(cx, rec, arr, arr, SX_STR("EUR"), 1, -300, &b)
-                    : presta_map_order(cx, rec, arr, SX_STR("JPY"), 0, &b);
+           : k == 1 ? presta_map_product(cx, rec, arr, arr, arr, arr, SX_STR("EUR"), 1, -300,
+                                         &b)
+                    : presta_map_order(cx, rec, arr, arr, SX_STR("JPY"), 0, &b);
         if (rc == SX_OK && sxp_buf_done(&b, &out) == SX_OK) {
             FUZZ_CHECK(h->json_parse(cx, out, &j) == SX_OK);
             FUZZ_CHECK(h->json_type(j) == SX_JSON_OBJECT);
@@ -84,7 +86,8 @@ static void
 fuzz_map(sx_ctx *cx, const sx_json *top)
 {
     static const char *keys[] = { "customers", "products", "orders", "customer", "product",
-                                  "order", "combinations", "addresses", "order_details", NULL };
+                                  "order", "combinations", "addresses", "order_details",
+                                  "product_option_values", "order_slips", NULL };
     const sx_host_api *h = cx->host;
     const sx_json     *v;
     size_t             i, n;

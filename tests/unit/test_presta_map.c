@@ -143,24 +143,39 @@ customer(const char *rec, const char *addrs, const char *countries, int off, int
 }
 
 static const sx_json *
-product(const char *rec, const char *combs, const char *stocks, const char *cur, int lang,
-        int off, int *rc)
+product_opts(const char *rec, const char *combs, const char *stocks, const char *values,
+             const char *groups, const char *cur, int lang, int off, int *rc)
 {
     struct sxp_buf b;
 
     sxp_buf_init(&b, &call.cx);
     return done(presta_map_product(&call.cx, jparse(rec), jparse(combs), jparse(stocks),
-                                   sx_cstr(cur), lang, off, &b), &b, rc);
+                                   jparse(values), jparse(groups), sx_cstr(cur), lang, off,
+                                   &b), &b, rc);
+}
+
+static const sx_json *
+product(const char *rec, const char *combs, const char *stocks, const char *cur, int lang,
+        int off, int *rc)
+{
+    return product_opts(rec, combs, stocks, NULL, NULL, cur, lang, off, rc);
+}
+
+static const sx_json *
+order_slips(const char *rec, const char *details, const char *slips, const char *cur, int off,
+            int *rc)
+{
+    struct sxp_buf b;
+
+    sxp_buf_init(&b, &call.cx);
+    return done(presta_map_order(&call.cx, jparse(rec), jparse(details), jparse(slips),
+                                 sx_cstr(cur), off, &b), &b, rc);
 }
 
 static const sx_json *
 order(const char *rec, const char *details, const char *cur, int off, int *rc)
 {
-    struct sxp_buf b;
-
-    sxp_buf_init(&b, &call.cx);
-    return done(presta_map_order(&call.cx, jparse(rec), jparse(details), sx_cstr(cur), off, &b),
-                &b, rc);
+    return order_slips(rec, details, NULL, cur, off, rc);
 }
 
 /* ---- helpers --------------------------------------------------------------------------------- */
@@ -805,6 +820,244 @@ test_order_refusals(void)
     end();
 }
 
+/* ---- option values (variant titles) ------------------------------------------------------ */
+
+/* As the Webservice gives them: a combination's associations carry only ids, sizes (lower ids)
+ * before colors; combination 3 names a value the shop did not return. */
+#define COMBINATIONS_IDS                                                                       \
+    "[{'id':1,'id_product':'1','reference':'PS-000001-0','price':'0.000000',"                  \
+    "'associations':{'product_option_values':[{'id':'7'},{'id':'3'}]}},"                        \
+    "{'id':2,'id_product':'1','reference':'PS-000001-1','price':'1.500000',"                    \
+    "'associations':{'product_option_values':[{'id':'4'}]}},"                                   \
+    "{'id':3,'id_product':'1','reference':'PS-000001-2','price':'0.000000',"                    \
+    "'associations':{'product_option_values':[{'id':'99'}]}},"                                  \
+    "{'id':4,'id_product':'1','reference':'PS-000001-3','price':'0.000000'}]"
+
+/* product_option_values, display=full: another product's value (8), a garbled record, a
+ * value untranslated in French, and 7 listed twice (the first wins). */
+#define OPTION_VALUES                                                                          \
+    "[{'id':8,'id_attribute_group':'1','position':'0','name':[{'id':'1','value':'S'},"        \
+    "{'id':'2','value':'P'}]},"                                                                 \
+    "{'id':7,'id_attribute_group':'1','color':'','position':'2','name':"                       \
+    "[{'id':'1','value':'L'},{'id':'2','value':'G'}]},"                                         \
+    "'garbled',{'name':'no id'},"                                                               \
+    "{'id':3,'id_attribute_group':'2','color':'#ffffff','position':'4','name':"                \
+    "[{'id':'1','value':'White'},{'id':'2','value':'Blanc'}]},"                                 \
+    "{'id':4,'id_attribute_group':'2','color':'#5D9CEC','position':'1','name':"                \
+    "[{'id':'1','value':'Blue'},{'id':'2','value':''}]},"                                       \
+    "{'id':7,'id_attribute_group':'1','name':[{'id':'1','value':'Duplicate'}]}]"
+
+/* product_options, display=[id,position]: Color (2) is shown before Size (1). */
+#define OPTION_GROUPS "[{'id':1,'position':'1'},{'id':2,'position':'0'},{'id':'x'}]"
+
+static void
+test_option_titles(void)
+{
+    const sx_json *p;
+    int            rc;
+
+    begin();
+    p = product_opts(PRODUCT_1, COMBINATIONS_IDS, STOCKS_1, OPTION_VALUES, OPTION_GROUPS,
+                     "EUR", 1, 60, &rc);
+    CHECK_EQ(SX_OK, rc);
+    REQUIRE(p != NULL);
+    CHECK_EQ(4, h->json_length(at(p, "variants")));
+    /* By the groups' positions, not the association's order. */
+    CHECK_STR_EQ("White / L", S(p, "variants.0.title"));
+    CHECK_STR_EQ("Blue", S(p, "variants.1.title"));
+    /* A value the shop did not return, no values at all: the reference, as before. */
+    CHECK_STR_EQ("PS-000001-2", S(p, "variants.2.title"));
+    CHECK_STR_EQ("PS-000001-3", S(p, "variants.3.title"));
+    CHECK_STR_EQ("1-1", S(p, "variants.0.external_id"));
+    CHECK_EQ(12099, I(p, "variants.0.price_minor"));
+    /* Every language of the values used stays in the product's raw, by id; the record's
+     * own members are still there. */
+    CHECK_EQ(3, h->json_length(at(p, "raw.product_option_values")));
+    CHECK_EQ(3, I(p, "raw.product_option_values.0.id"));
+    CHECK_STR_EQ("Blanc", S(p, "raw.product_option_values.0.name.1.value"));
+    CHECK_STR_EQ("#ffffff", S(p, "raw.product_option_values.0.color"));
+    CHECK_EQ(4, I(p, "raw.product_option_values.1.id"));
+    CHECK_EQ(7, I(p, "raw.product_option_values.2.id"));
+    CHECK_STR_EQ("G", S(p, "raw.product_option_values.2.name.1.value"));
+    CHECK_STR_HAS(last_text, "\"value\":\"L\"");
+    CHECK(strstr(last_text, "Duplicate") == NULL);
+    CHECK(strstr(last_text, "\"value\":\"P\"") == NULL);       /* value 8 names no variant */
+    CHECK_EQ(1, I(p, "raw.id"));
+    CHECK_STR_EQ("Lampe nordique", S(p, "raw.name.1.value"));
+    CHECK_STR_EQ("1", S(p, "raw.associations.combinations.0.id"));
+
+    /* The integration's language; an untranslated value falls back to the first. */
+    p = product_opts(PRODUCT_1, COMBINATIONS_IDS, NULL, OPTION_VALUES, OPTION_GROUPS, "EUR",
+                     2, 0, &rc);
+    REQUIRE(p != NULL);
+    CHECK_STR_EQ("Blanc / G", S(p, "variants.0.title"));
+    CHECK_STR_EQ("Blue", S(p, "variants.1.title"));
+
+    /* Without the groups (a key that may not read product_options): the shop's order. */
+    p = product_opts(PRODUCT_1, COMBINATIONS_IDS, NULL, OPTION_VALUES, NULL, "EUR", 1, 0, &rc);
+    REQUIRE(p != NULL);
+    CHECK_STR_EQ("L / White", S(p, "variants.0.title"));
+
+    /* Without the values (a key that may not read product_option_values): references, and
+     * nothing added to raw. */
+    p = product_opts(PRODUCT_1, COMBINATIONS_IDS, NULL, NULL, OPTION_GROUPS, "EUR", 1, 0, &rc);
+    CHECK_EQ(SX_OK, rc);
+    REQUIRE(p != NULL);
+    CHECK_STR_EQ("PS-000001-0", S(p, "variants.0.title"));
+    CHECK_STR_EQ("PS-000001-1", S(p, "variants.1.title"));
+    CHECK(at(p, "raw.product_option_values") == NULL);
+    p = product_opts(PRODUCT_1, COMBINATIONS_IDS, NULL, "[]", "[]", "EUR", 1, 0, &rc);
+    REQUIRE(p != NULL);
+    CHECK_STR_EQ("PS-000001-0", S(p, "variants.0.title"));
+
+    /* A simple product ignores the values; one without a reference has no title. */
+    p = product_opts(PRODUCT_3, NULL, NULL, OPTION_VALUES, OPTION_GROUPS, "EUR", 1, 0, &rc);
+    REQUIRE(p != NULL);
+    CHECK_STR_EQ("(absent)", S(p, "variants.0.title"));
+    CHECK(at(p, "raw.product_option_values") == NULL);
+    p = product_opts(PRODUCT_1, "[{'id':9,'id_product':'1','price':'0.000000',"
+                     "'associations':{'product_option_values':[{'id':'55'}]}}]", NULL,
+                     OPTION_VALUES, OPTION_GROUPS, "EUR", 1, 0, &rc);
+    REQUIRE(p != NULL);
+    CHECK_STR_EQ("(absent)", S(p, "variants.0.title"));
+
+    /* Values that are no list, and associations that are none, are refused. */
+    CHECK(product_opts(PRODUCT_1, COMBINATIONS_IDS, NULL, "{'id':3}", NULL, "EUR", 1, 0,
+                       &rc) == NULL);
+    CHECK_EQ(SX_E_PROTOCOL, rc);
+    CHECK_STR_HAS(call.err.msg, "product 1: product_option_values is not a list");
+    CHECK(product_opts(PRODUCT_1, "[{'id':9,'id_product':'1','price':'0.000000',"
+                       "'associations':{'product_option_values':{'id':'3'}}}]", NULL,
+                       OPTION_VALUES, NULL, "EUR", 1, 0, &rc) == NULL);
+    CHECK_STR_HAS(call.err.msg, "product 1 combination 9: product_option_values is not a list");
+    end();
+}
+
+/* ---- order slips (refunds) ---------------------------------------------------------------- */
+
+#define SLIP(id, order, prod, ship, date)                                                      \
+    "{'id':" id ",'id_customer':'20','id_order':'" order "','conversion_rate':'1.000000',"     \
+    "'total_products_tax_excl':'0.000000','total_products_tax_incl':'" prod "',"              \
+    "'total_shipping_tax_excl':'0.000000','total_shipping_tax_incl':'" ship "',"              \
+    "'amount':'" prod "','shipping_cost':'0','shipping_cost_amount':'" ship "',"              \
+    "'partial':'1','date_add':'" date "','date_upd':'" date "','order_slip_type':'0',"         \
+    "'associations':{'order_slip_details':[{'id':'" id "','id_order_detail':'8',"              \
+    "'product_quantity':'1','amount_tax_excl':'30.490000','amount_tax_incl':'32.170000'}]}}"
+
+static void
+test_order_slips(void)
+{
+    const sx_json *o;
+    int            rc;
+
+    begin();
+    /* One unit of row 8 given back; another order's slip and an empty one left out. */
+    o = order_slips(ORDER_5_PAID, DETAILS_5,
+                    "[" SLIP("3", "5", "32.170000", "0.000000", "2024-03-03 10:00:00") ","
+                    SLIP("4", "6", "10.000000", "0.000000", "2024-03-03 10:00:00") ","
+                    SLIP("5", "5", "0.000000", "0.000000", "2024-03-04 10:00:00") "]",
+                    "EUR", 60, &rc);
+    CHECK_EQ(SX_OK, rc);
+    REQUIRE(o != NULL);
+    CHECK_STR_EQ("open", S(o, "status"));
+    CHECK_STR_EQ("partially_refunded", S(o, "financial_status"));
+    CHECK_EQ(1, h->json_length(at(o, "refunds")));
+    CHECK_STR_EQ("3", S(o, "refunds.0.external_id"));
+    CHECK_EQ(3217, I(o, "refunds.0.amount_minor"));
+    CHECK_STR_EQ("2024-03-03T09:00:00Z", S(o, "refunds.0.created_at"));
+    CHECK_EQ(3217, I(o, "refunded_minor"));
+    CHECK_EQ(29479, I(o, "total_minor"));
+
+    /* Two slips, products and shipping tax included, reaching the total: refunded. */
+    o = order_slips(ORDER_5_PAID, NULL,
+                    "[" SLIP("3", "5", "100.000000", "0.000000", "2024-03-03 10:00:00") ","
+                    SLIP("6", "5", "187.420000", "7.370000", "2024-03-05 10:00:00") "]",
+                    "EUR", 0, &rc);
+    REQUIRE(o != NULL);
+    CHECK_STR_EQ("refunded", S(o, "financial_status"));
+    CHECK_EQ(2, h->json_length(at(o, "refunds")));
+    CHECK_EQ(10000, I(o, "refunds.0.amount_minor"));
+    CHECK_EQ(19479, I(o, "refunds.1.amount_minor"));
+    CHECK_STR_EQ("6", S(o, "refunds.1.external_id"));
+    CHECK_EQ(29479, I(o, "refunded_minor"));
+
+    /* A slip of PrestaShop 1.5: no totals, its amount and shipping_cost_amount. */
+    o = order_slips(ORDER_5_PAID, NULL, "[{'id':7,'id_order':'5','amount':'20.000000',"
+                    "'shipping_cost_amount':'7.370000','date_add':'2024-03-03 10:00:00'}]",
+                    "EUR", 0, &rc);
+    REQUIRE(o != NULL);
+    CHECK_EQ(2737, I(o, "refunds.0.amount_minor"));
+    CHECK_STR_EQ("partially_refunded", S(o, "financial_status"));
+
+    /* Slips read, none: nothing refunded; the Refunded state without slips is still one
+     * refund of the whole. */
+    o = order_slips(ORDER_5_PAID, NULL, "[]", "EUR", 0, &rc);
+    REQUIRE(o != NULL);
+    CHECK_STR_EQ("paid", S(o, "financial_status"));
+    CHECK(at(o, "refunds") == NULL);
+    CHECK(at(o, "refunded_minor") == NULL);
+    o = order_slips(ORDER_5("7", "2024-03-05 13:10:00"), NULL, "[]", "EUR", 60, &rc);
+    REQUIRE(o != NULL);
+    CHECK_STR_EQ("5-refund", S(o, "refunds.0.external_id"));
+    CHECK_EQ(29479, I(o, "refunded_minor"));
+    /* Refunded state with a partial slip: the merchant's word, the slip's money. */
+    o = order_slips(ORDER_5("7", "2024-03-05 13:10:00"), NULL,
+                    "[" SLIP("3", "5", "32.170000", "0.000000", "2024-03-03 10:00:00") "]",
+                    "EUR", 60, &rc);
+    REQUIRE(o != NULL);
+    CHECK_STR_EQ("refunded", S(o, "financial_status"));
+    CHECK_EQ(1, h->json_length(at(o, "refunds")));
+    CHECK_STR_EQ("3", S(o, "refunds.0.external_id"));
+    CHECK_EQ(3217, I(o, "refunded_minor"));
+    /* Cancelled and unpaid orders keep their state's word; the money still shows. */
+    o = order_slips(ORDER_5("6", "2024-03-05 13:10:00"), NULL,
+                    "[" SLIP("3", "5", "32.170000", "0.000000", "2024-03-03 10:00:00") "]",
+                    "EUR", 60, &rc);
+    REQUIRE(o != NULL);
+    CHECK_STR_EQ("cancelled", S(o, "status"));
+    CHECK_STR_EQ("voided", S(o, "financial_status"));
+    CHECK_EQ(3217, I(o, "refunded_minor"));
+    o = order_slips(ORDER_5("1", "2024-03-05 13:10:00"), NULL,
+                    "[" SLIP("3", "5", "32.170000", "0.000000", "2024-03-03 10:00:00") "]",
+                    "EUR", 60, &rc);
+    REQUIRE(o != NULL);
+    CHECK_STR_EQ("pending", S(o, "financial_status"));
+
+    /* Refusals, naming the order and the slip. */
+    CHECK(order_slips(ORDER_5_PAID, NULL, "[{'id_order':'5','amount':'1.000000'}]", "EUR", 0,
+                      &rc) == NULL);
+    CHECK_EQ(SX_E_PROTOCOL, rc);
+    CHECK_STR_HAS(call.err.msg, "order 5 has an order slip without an id");
+    CHECK(order_slips(ORDER_5_PAID, NULL, "['x']", "EUR", 0, &rc) == NULL);
+    CHECK_STR_HAS(call.err.msg, "order 5 has an order slip without an id");
+    CHECK(order_slips(ORDER_5_PAID, NULL,
+                      "[" SLIP("3", "5", "1.000000", "0.000000", "2024-03-03 10:00:00") ","
+                      SLIP("3", "5", "1.000000", "0.000000", "2024-03-03 10:00:00") "]",
+                      "EUR", 0, &rc) == NULL);
+    CHECK_STR_HAS(call.err.msg, "order 5 order slip 3 is listed twice");
+    CHECK(order_slips(ORDER_5_PAID, NULL,
+                      "[" SLIP("3", "5", "1,00", "0.000000", "2024-03-03 10:00:00") "]",
+                      "EUR", 0, &rc) == NULL);
+    CHECK_STR_HAS(call.err.msg, "order 5 order slip 3 has an unreadable total_products_tax_incl "
+                                "\"1,00\"");
+    CHECK(order_slips(ORDER_5_PAID, NULL,
+                      "[" SLIP("3", "5", "-1.000000", "0.000000", "2024-03-03 10:00:00") "]",
+                      "EUR", 0, &rc) == NULL);
+    CHECK_STR_HAS(call.err.msg, "order 5 order slip 3 has a negative total_products_tax_incl");
+    CHECK(order_slips(ORDER_5_PAID, NULL,
+                      "[" SLIP("3", "5", "1.000000", "0.000000", "2024-02-30 10:00:00") "]",
+                      "EUR", 0, &rc) == NULL);
+    CHECK_STR_HAS(call.err.msg, "order 5 order slip 3 has an unreadable date_add");
+    CHECK(order_slips(ORDER_5_PAID, NULL,
+                      "[" SLIP("3", "5", "90000000000000000.00", "0.000000", "2024-03-03 "
+                      "10:00:00") "," SLIP("4", "5", "90000000000000000.00", "0.000000",
+                      "2024-03-03 10:00:00") "]", "EUR", 0, &rc) == NULL);
+    CHECK_STR_HAS(call.err.msg, "order 5 order slip 4 has an amount out of range");
+    CHECK(order_slips(ORDER_5_PAID, NULL, "{'id':3}", "EUR", 0, &rc) == NULL);
+    CHECK_STR_HAS(call.err.msg, "order 5: order slips is not a list");
+    end();
+}
+
 int
 main(void)
 {
@@ -818,5 +1071,7 @@ main(void)
     RUN_TEST(test_order);
     RUN_TEST(test_order_states);
     RUN_TEST(test_order_refusals);
+    RUN_TEST(test_option_titles);
+    RUN_TEST(test_order_slips);
     return check_report();
 }

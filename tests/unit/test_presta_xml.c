@@ -175,6 +175,7 @@ test_fixtures(void)
     static const char *const names[] = {
         "customers", "addresses", "products", "combinations", "stock_availables", "orders",
         "order_details", "currencies", "countries", "languages",                /* lists */
+        "product_option_values", "product_options", "order_slip",
         "customer_1", "product_3", "order_1",                                    /* single */
         "customers_ids", "products_name", "empty", "error", "api",
     };
