@@ -1655,10 +1655,12 @@ presta_handle(struct sbx_platform *p, struct sbx_req *req, struct sbx_resp *resp
             for (i = 0; i < PS_NRES; i++) {
                 sbx_jw_key(&o.jw, st->res[i].name);
                 sbx_jw_obj(&o.jw);
-                sbx_jw_kbool(&o.jw, "get", true);
-                sbx_jw_kbool(&o.jw, "put", st->res[i].can_put);
-                sbx_jw_kbool(&o.jw, "post", st->res[i].can_post);
-                sbx_jw_kbool(&o.jw, "delete", st->res[i].can_put);
+                sbx_jw_kbool(&o.jw, "get", !(st->deny[i] & PS_DENY_GET));
+                sbx_jw_kbool(&o.jw, "put", st->res[i].can_put && !(st->deny[i] & PS_DENY_PUT));
+                sbx_jw_kbool(&o.jw, "post",
+                             st->res[i].can_post && !(st->deny[i] & PS_DENY_POST));
+                sbx_jw_kbool(&o.jw, "delete",
+                             st->res[i].can_put && !(st->deny[i] & PS_DENY_DELETE));
                 sbx_jw_kbool(&o.jw, "head", true);
                 sbx_jw_obj_end(&o.jw);
             }
@@ -1676,13 +1678,14 @@ presta_handle(struct sbx_platform *p, struct sbx_req *req, struct sbx_resp *resp
                 snprintf(h2, sizeof(h2), "%s%s", href, st->res[i].name);
                 xmlTextWriterStartElement(o.xw, BAD_CAST st->res[i].name);
                 xmlTextWriterWriteAttribute(o.xw, BAD_CAST "xlink:href", BAD_CAST h2);
-                xmlTextWriterWriteAttribute(o.xw, BAD_CAST "get", BAD_CAST "true");
-                xmlTextWriterWriteAttribute(o.xw, BAD_CAST "put",
-                                            BAD_CAST(st->res[i].can_put ? "true" : "false"));
-                xmlTextWriterWriteAttribute(o.xw, BAD_CAST "post",
-                                            BAD_CAST(st->res[i].can_post ? "true" : "false"));
-                xmlTextWriterWriteAttribute(o.xw, BAD_CAST "delete",
-                                            BAD_CAST(st->res[i].can_put ? "true" : "false"));
+                xmlTextWriterWriteAttribute(o.xw, BAD_CAST "get", BAD_CAST(
+                    !(st->deny[i] & PS_DENY_GET) ? "true" : "false"));
+                xmlTextWriterWriteAttribute(o.xw, BAD_CAST "put", BAD_CAST(
+                    st->res[i].can_put && !(st->deny[i] & PS_DENY_PUT) ? "true" : "false"));
+                xmlTextWriterWriteAttribute(o.xw, BAD_CAST "post", BAD_CAST(
+                    st->res[i].can_post && !(st->deny[i] & PS_DENY_POST) ? "true" : "false"));
+                xmlTextWriterWriteAttribute(o.xw, BAD_CAST "delete", BAD_CAST(
+                    st->res[i].can_put && !(st->deny[i] & PS_DENY_DELETE) ? "true" : "false"));
                 xmlTextWriterWriteAttribute(o.xw, BAD_CAST "head", BAD_CAST "true");
                 xmlTextWriterEndElement(o.xw);
             }
@@ -1712,6 +1715,20 @@ presta_handle(struct sbx_platform *p, struct sbx_req *req, struct sbx_resp *resp
         sbx_parse_i64(slash + 1, 1, INT64_MAX, &id) < 0) {
         ps_error(p, st, resp, json, 400, 87, "Invalid ID");
         return;
+    }
+    {
+        uint8_t need = method == SBX_GET || method == SBX_HEAD ? PS_DENY_GET
+                     : method == SBX_PUT ? PS_DENY_PUT : method == SBX_POST ? PS_DENY_POST
+                     : method == SBX_DELETE ? PS_DENY_DELETE : 0;
+
+        if (st->deny[i] & need) {
+            char msg[128];
+
+            snprintf(msg, sizeof(msg), "Resource of type \"%s\" is not allowed with this "
+                     "authentication key", st->res[i].name);
+            ps_error(p, st, resp, json, 401, 23, msg);
+            return;
+        }
     }
     sc = sbx_req_query(req, "schema");
     if (method == SBX_GET || method == SBX_HEAD) {
@@ -1812,6 +1829,41 @@ presta_control(struct sbx_platform *p, const char *action, struct sbx_req *req,
         sbx_resp_header(resp, "Content-Type", "application/json");
         sbx_resp_printf(resp, "{\"ok\":true,\"touched\":%" PRId64 ",\"date_upd\":\"%s\"}",
                         done, ps_local_time(st, sbx_now(p->sbx)));
+        return 0;
+    }
+    /* The key's permissions: deny=orders:get,customers:put+post (empty: everything allowed). */
+    if (strcmp(action, "permissions") == 0 && req->method == SBX_POST) {
+        const char *d = sbx_req_query(req, "deny");
+        uint8_t     deny[PS_NRES];
+        char        buf[512], *save = NULL, *tok;
+        size_t      i;
+
+        memset(deny, 0, sizeof(deny));
+        if (d != NULL && strlen(d) >= sizeof(buf)) {
+            sbx_resp_json(resp, 400, "{\"error\":\"deny is too long\"}");
+            return 0;
+        }
+        snprintf(buf, sizeof(buf), "%s", d != NULL ? d : "");
+        for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+            char *colon = strchr(tok, ':'), *m, *msave = NULL;
+
+            if (colon == NULL)
+                goto bad;
+            *colon = '\0';
+            for (i = 0; i < PS_NRES && strcmp(st->res[i].name, tok) != 0; i++)
+                ;
+            if (i == PS_NRES)
+                goto bad;
+            for (m = strtok_r(colon + 1, "+", &msave); m != NULL; m = strtok_r(NULL, "+", &msave))
+                deny[i] |= strcmp(m, "get") == 0 ? PS_DENY_GET : strcmp(m, "put") == 0 ?
+                           PS_DENY_PUT : strcmp(m, "post") == 0 ? PS_DENY_POST :
+                           strcmp(m, "delete") == 0 ? PS_DENY_DELETE : 0;
+        }
+        memcpy(st->deny, deny, sizeof(deny));
+        sbx_resp_json(resp, 200, "{\"ok\":true}");
+        return 0;
+bad:
+        sbx_resp_json(resp, 400, "{\"error\":\"deny=<resource>:<get|put|post|delete>[+...],...\"}");
         return 0;
     }
     return -1;

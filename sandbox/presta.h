@@ -113,7 +113,11 @@ struct ps_state {
     struct ps_strtab  strs;
     struct ps_res     res[PS_NRES];
     struct ps_links   links;
+    /* What the key may not do per resource (POST /_sandbox/permissions?deny=...): PS_DENY_*
+     * bits. The /api listing says so, and such a request answers 401 like PrestaShop. */
+    uint8_t           deny[PS_NRES];
 };
+enum { PS_DENY_GET = 1, PS_DENY_PUT = 2, PS_DENY_POST = 4, PS_DENY_DELETE = 8 };
 
 /* presta_data.c */
 void        ps_init_schema(struct ps_state *st);

@@ -758,7 +758,7 @@ presta_test_connection(sx_ctx *cx)
                "may not write: %s; exporting customers or products will be refused until the "
                "key gets these permissions (Advanced Parameters > Webservice)", nowrite);
     if (noopt[0] != '\0')
-        h->log(cx, SX_LOG_INFO, "the Webservice key may not read %s: imports go on without "
+        h->log(cx, SX_LOG_WARN, "the Webservice key may not read %s: imports go on without "
                "them (no country codes, variant names or refunds from those)", noopt);
     return SX_OK;
 }

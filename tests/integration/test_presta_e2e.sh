@@ -323,6 +323,18 @@ check "and no invoice is partially refunded" \
 check_ge "the missing rights are logged" \
     "$(grep -c 'product_option_values cannot be read\|order_slip cannot be read' "$TMP/hub.log")" 2
 
+# ---- the key's permissions (test_connection)
+curl -s -X POST "$P/_sandbox/permissions?deny=orders:get,order_details:get,products:put" >/dev/null
+OUT=$("$HUB" integrations test "$ID" 2>&1)
+check "a key missing reads is refused, each read and export write named" \
+    "$(printf '%s' "$OUT" | grep -c 'may not read: orders, order_details (give it GET on these resources.*; to export it also needs products (PUT)')" 1
+curl -s -X POST "$P/_sandbox/permissions?deny=products:put%2Bpost,order_slip:get" >/dev/null
+OUT=$("$HUB" integrations test "$ID" 2>&1)
+check "a key that may only read passes" "$(printf '%s' "$OUT" | grep -c 'connection ok')" 1
+check "with a warning naming the missing writes and the optional reads" \
+    "$(printf '%s' "$OUT" | grep -c 'may not write: products (POST), products (PUT); exporting\|may not read .*order_slip: imports go on')" 2
+curl -s -X POST "$P/_sandbox/permissions?deny=" >/dev/null
+
 kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
 HUB_PID=
 check "no sanitizer report" "$(grep -c 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$TMP/hub.log")" 0
