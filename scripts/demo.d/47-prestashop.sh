@@ -1,4 +1,4 @@
-# step: PrestaShop: import a sandbox shop through the Webservice (XML converted), export a change
+# step: PrestaShop: import a sandbox shop through the Webservice (XML converted), export a change, sweep a deletion
 # shellcheck shell=bash
 # Sourced by scripts/demo.sh (see README here).
 
@@ -47,6 +47,19 @@ presta_step() {
     fi
     sx_info "the shop now says: $name"
     demo_did "exported a Simplix change to the PrestaShop shop (customer $ext)"
+
+    # PrestaShop sends nothing when a product is deleted: the id sweep finds it.
+    ext=$(presta_sql "SELECT max(external_id::int) FROM integration_mappings WHERE integration_id = $id AND entity = 'product'")
+    sx_info "deleting product $ext in the shop; simplix-hub sync start $id --entity product --mode sweep --wait 120"
+    curl -s -o /dev/null --max-time 10 -X DELETE -u UCCLLQ9N2ARSHWCXLT74KUKSSK34BFKX: "$p/api/products/$ext"
+    "$SX_HUB_BIN" sync start "$id" --entity product --mode sweep --wait 120 2>/dev/null | sed 's/^/    /' ||
+        { demo_fail "the PrestaShop deletion sweep did not complete"; return 1; }
+    name=$(presta_sql "SELECT p.status FROM products p JOIN integration_mappings m ON m.internal_id = p.id WHERE m.integration_id = $id AND m.entity = 'product' AND m.external_id = '$ext'")
+    if [ "$name" != archived ]; then
+        demo_fail "the deleted product $ext is not archived in Simplix (status: ${name:-none})"
+        return 1
+    fi
+    demo_did "found the product deleted in the shop by the id sweep and archived it in Simplix"
 }
 
 presta_step
