@@ -112,7 +112,7 @@ OPTOK=$("$HUB" token create --operator --name market 2>/dev/null | grep -o 'sxk_
 LIST=$(curl -s -H "Authorization: Bearer $OPTOK" "http://127.0.0.1:$PORT/api/v1/marketplace")
 check "GET /api/v1/marketplace: 1.0.0 active, 1.1.0 inactive, both compatible" \
     "$(printf '%s' "$LIST" | grep -o '{"version":"1.[01].0","sdk_abi":"1.2","compatible":true,"installed":"[a-z]*"}' | sort | tr '\n' ' ')" \
-    '{"version":"1.0.0","sdk_abi":"1.2","compatible":true,"installed":"active"} {"version":"1.1.0","sdk_abi":"1.1","compatible":true,"installed":"inactive"} '
+    '{"version":"1.0.0","sdk_abi":"1.2","compatible":true,"installed":"active"} {"version":"1.1.0","sdk_abi":"1.2","compatible":true,"installed":"inactive"} '
 ORGTOK=$("$HUB" token create --org "$ORG" --role admin 2>/dev/null | grep -o 'sxk_[A-Za-z0-9_-]*' | head -1)
 check "an organization's token may not install" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $ORGTOK" "http://127.0.0.1:$PORT/api/v1/marketplace/woocommerce/install")" 403
 
