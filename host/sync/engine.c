@@ -81,6 +81,20 @@ hub_sync_setting_int(const struct integ *in, const char *key, int64_t dflt, int6
     return val;
 }
 
+/* A boolean setting from sync_settings, or `dflt`. */
+int
+hub_sync_setting_bool(const struct integ *in, const char *key, int dflt)
+{
+    json_object *root = json_tokener_parse(in->settings), *v;
+    int          val = dflt;
+
+    if (root != NULL && json_object_object_get_ex(root, key, &v) &&
+        json_object_is_type(v, json_type_boolean))
+        val = json_object_get_boolean(v);
+    json_object_put(root);
+    return val;
+}
+
 /* 1 when sync_settings.directions[entity] lists `direction`. */
 int
 hub_sync_setting_direction(const struct integ *in, const char *entity, const char *direction)
@@ -526,6 +540,83 @@ list_page(struct hub_sync *s, struct hub_db *db, struct hub_instance *inst,
     return rc;
 }
 
+/*
+ * One page being fetched: the connector's list() and the parse of its records into `page`.
+ * With a second database connection the run is pipelined: page N+1 is fetched on a thread
+ * (its own connection for the host services a connector calls) while page N is applied and
+ * committed on the worker's connection; PostgreSQL's half of a page and the hub's and
+ * platform's half overlap. The cursor of a page is still committed with the page before it.
+ */
+struct fetch {
+    struct hub_sync        *s;
+    struct hub_db          *db;
+    struct hub_instance    *inst;
+    const struct integ     *in;
+    const char             *entity;
+    struct run_state        st;           /* st.cursor: the page to fetch */
+    struct hub_sync_page    page;
+    struct hub_sync_counts  c;
+    struct hub_buf          details;
+    struct emit_ctx         ec;
+    char                   *next;         /* CURSOR_MAX */
+    int                     more;
+    int                     rc;
+    struct hub_error        err;
+    pthread_t               thread;
+    int                     running;
+};
+
+static void
+fetch_run(struct fetch *f)
+{
+    f->ec.page = &f->page;
+    f->ec.counts = &f->c;
+    f->ec.details = &f->details;
+    f->more = 0;
+    memset(&f->err, 0, sizeof(f->err));
+    f->rc = list_page(f->s, f->db, f->inst, f->in, f->entity, &f->st, &f->ec, f->next,
+                      &f->more, &f->err);
+}
+
+static void *
+fetch_main(void *arg)
+{
+    fetch_run(arg);
+    return NULL;
+}
+
+/* Start fetching the page at `cursor`: on a thread when `async`, else now. */
+static void
+fetch_start(struct fetch *f, const char *cursor, int async)
+{
+    snprintf(f->st.cursor, sizeof(f->st.cursor), "%s", cursor);
+    f->running = 0;
+    if (async && pthread_create(&f->thread, NULL, fetch_main, f) == 0) {
+        f->running = 1;
+        return;
+    }
+    fetch_run(f);
+}
+
+static void
+fetch_wait(struct fetch *f)
+{
+    if (f->running) {
+        pthread_join(f->thread, NULL);
+        f->running = 0;
+    }
+}
+
+static void
+fetch_free(struct fetch *f)
+{
+    fetch_wait(f);
+    hub_sync_page_free(&f->page);
+    hub_buf_free(&f->details);
+    free(f->next);
+    f->next = NULL;
+}
+
 static int
 job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct hub_error *err)
 {
@@ -533,16 +624,14 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
     struct integ            in;
     struct hub_instance    *inst = NULL;
     struct run_state        st;
-    struct hub_sync_page    page;
-    struct hub_sync_counts  total, c;
-    struct hub_buf          details;
-    struct emit_ctx         ec;
+    struct hub_sync_counts  total;
+    struct fetch            fe[2], *cur, *nxt;
+    struct hub_db           fdb;
     json_object            *pl = json_tokener_parse(job->payload), *v;
     char                    entity[16] = "", mode[16] = "incremental", ids[24];
-    char                   *next = NULL;
     int64_t                 integration_id = 0;
     int                     rc, more = 1, last_attempt = job->attempts >= job->max_attempts;
-    int                     pages_done = 0;
+    int                     pages_done = 0, fdb_open = 0, k;
 
     if (pl != NULL && json_object_object_get_ex(pl, "integration_id", &v))
         integration_id = json_object_get_int64(v);
@@ -577,11 +666,19 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
         hub_sync_integ_free(&in);
         return rc == HUB_E_AUTH ? HUB_E_REJECTED : rc;    /* a dead grant waits for a human */
     }
-    hub_sync_page_init(&page);
-    hub_buf_init(&details, 1 << 20);
-    next = malloc(CURSOR_MAX);
+    memset(fe, 0, sizeof(fe));
+    memset(&fdb, 0, sizeof(fdb));
+    for (k = 0; k < 2; k++) {
+        fe[k].s = s;
+        fe[k].inst = inst;
+        fe[k].in = &in;
+        fe[k].entity = entity;
+        hub_sync_page_init(&fe[k].page);
+        hub_buf_init(&fe[k].details, 1 << 20);
+        fe[k].next = malloc(CURSOR_MAX);
+    }
     memset(&total, 0, sizeof(total));
-    if (next == NULL) {
+    if (fe[0].next == NULL || fe[1].next == NULL) {
         rc = hub_error_set(err, HUB_E_NOMEM, "out of memory");
         goto out;
     }
@@ -604,16 +701,28 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
         if (rc < 0)
             goto out;
     }
+    /* Pipelined when a second connection can be had (sync_settings.pipeline false: never). */
+    if (s->opts.conninfo != NULL && hub_sync_setting_bool(&in, "pipeline", 1)) {
+        struct hub_error cerr;
+
+        if (hub_db_connect(&fdb, s->opts.conninfo, &cerr) == 0)
+            fdb_open = 1;
+        else
+            hub_log_warn("sync", "integration %s %s: no second connection (%s); pages are "
+                         "fetched and applied in turn", ids, entity, cerr.msg);
+    }
+    for (k = 0; k < 2; k++) {
+        fe[k].db = fdb_open ? &fdb : run->db;
+        fe[k].st = st;
+    }
+    cur = &fe[0];
+    nxt = &fe[1];
+    fetch_start(cur, st.cursor, 0);
 
     while (more) {
-        hub_sync_page_reset(&page);
-        hub_buf_reset(&details);
-        memset(&c, 0, sizeof(c));
-        ec.page = &page;
-        ec.counts = &c;
-        ec.details = &details;
-        rc = list_page(s, run->db, inst, &in, entity, &st, &ec, next, &more, err);
-        if (rc < 0) {
+        if (cur->rc < 0) {
+            *err = cur->err;
+            rc = cur->rc;
             if (hub_sync_retryable(rc) && !last_attempt) {
                 hub_log_warn("sync", "integration %s %s: page failed (%s); the run resumes "
                              "at this page", ids, entity, err->msg);
@@ -628,7 +737,12 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
             rc = hub_sync_retryable(rc) ? HUB_E_TRANSIENT : HUB_E_REJECTED;
             goto out;
         }
-        rc = commit_page(run->db, &in, entity, &page, &st, more ? next : "", &c, &details, err);
+        more = cur->more;
+        /* The next page is read while this one is applied. */
+        if (more)
+            fetch_start(nxt, cur->next, fdb_open);
+        rc = commit_page(run->db, &in, entity, &cur->page, &st, more ? cur->next : "", &cur->c,
+                         &cur->details, err);
         if (rc < 0)
             goto out;            /* the database failed: the job retries, the page again */
         /* Tables that an import fills fast keep stale statistics until autovacuum catches
@@ -640,18 +754,25 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
             if (hub_db_exec(run->db, "ANALYZE integration_mappings", &aerr) < 0)
                 hub_log_debug("sync", "ANALYZE integration_mappings: %s", aerr.msg);
         }
-        total.processed += c.processed;
-        total.created += c.created;
-        total.updated += c.updated;
-        total.skipped += c.skipped;
-        total.failed += c.failed;
-        total.conflicts += c.conflicts;
-        total.deleted += c.deleted;
-        snprintf(st.cursor, sizeof(st.cursor), "%s", more ? next : "");
+        total.processed += cur->c.processed;
+        total.created += cur->c.created;
+        total.updated += cur->c.updated;
+        total.skipped += cur->c.skipped;
+        total.failed += cur->c.failed;
+        total.conflicts += cur->c.conflicts;
+        total.deleted += cur->c.deleted;
+        snprintf(st.cursor, sizeof(st.cursor), "%s", more ? cur->next : "");
         if (more && hub_worker_stopping(run)) {
             rc = hub_error_set(err, HUB_E_TRANSIENT, "hub stopping; the run resumes at the "
                                "next page");
             goto out;
+        }
+        if (more) {
+            struct fetch *t = cur;
+
+            fetch_wait(nxt);
+            cur = nxt;
+            nxt = t;
         }
     }
     {
@@ -674,9 +795,10 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
                      PRId64 " failed", ids, entity, total.processed, total.created, total.updated,
                      total.deleted, total.skipped, total.failed);
 out:
-    free(next);
-    hub_buf_free(&details);
-    hub_sync_page_free(&page);
+    fetch_free(&fe[0]);           /* waits for a fetch in flight first */
+    fetch_free(&fe[1]);
+    if (fdb_open)
+        hub_db_close(&fdb);
     hub_sync_instance_put(s, inst);
     hub_sync_integ_free(&in);
     return rc;

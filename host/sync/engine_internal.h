@@ -45,6 +45,7 @@ int                  hub_sync_integ_load(struct hub_db *db, int64_t id, struct i
                                          struct hub_error *err);
 int64_t              hub_sync_setting_int(const struct integ *in, const char *key, int64_t dflt,
                                           int64_t min, int64_t max);
+int                  hub_sync_setting_bool(const struct integ *in, const char *key, int dflt);
 int                  hub_sync_setting_direction(const struct integ *in, const char *entity,
                                                 const char *direction);
 struct hub_instance *hub_sync_instance_get(struct hub_sync *s, struct hub_db *db,

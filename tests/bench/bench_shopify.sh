@@ -70,7 +70,7 @@ wait_file "$TMP/hub.json" || { echo "hub did not start"; cat "$TMP/hub.log"; exi
 ORG=$("$HUB" org create Bench)
 ID=$("$HUB" integrations create --org "$ORG" --platform shopify --name Bench \
      --config "{\"shop_domain\":\"sandbox-shop.myshopify.com\",\"base_url\":\"$SB\",\"client_id\":\"sandbox-api-key\"}" \
-     --secret client_secret=sandbox-api-secret --settings '{"entities":[],"page_size":250}')
+     --secret client_secret=sandbox-api-secret --settings "{\"entities\":[],\"page_size\":250${SX_BENCH_SETTINGS:-}}")
 CB=$(curl -s -o /dev/null -w '%{redirect_url}' "$("$HUB" integrations connect "$ID" 2>/dev/null)")
 curl -s "$CB" | grep -q Connected || { echo "OAuth connect failed"; exit 1; }
 
