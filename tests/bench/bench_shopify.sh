@@ -104,15 +104,25 @@ if [ "$MODE" = import ]; then
     run order
     echo "  rows: $(sql "SELECT count(*) FROM products") products (parents and variants), $(sql "SELECT count(*) FROM invoices") invoices, $(sql "SELECT count(*) FROM invoice_lines") invoice lines"
 else
+    # The connect made its own calls through the same bucket (shop details, and the webhook
+    # subscriptions the monitor registers at once): wait for them, then for the bucket to
+    # drain (40 at 2/s), so the run starts from the full burst the minimum assumes.
+    for i in $(seq 1 300); do
+        [ "$(sql "SELECT count(*) FROM jobs WHERE kind = 'webhook.subscribe' AND status IN ('queued', 'running')")" = 0 ] && break
+        sleep 0.1
+    done
+    sleep 21
     REQS_BEFORE=$(curl -s "$SB/_sandbox/state" | grep -o '"requests":[0-9]*' | head -1 | cut -d: -f2)
     run customer
     PAGES=$(sql "SELECT pages FROM integration_sync_logs WHERE integration_id = $ID AND entity = 'customer' ORDER BY id DESC LIMIT 1")
-    N429=$(curl -s "$SB/_sandbox/requests?limit=1000000" | grep -o '"status":429' | wc -l)
-    ELAPSED=$(cat "$TMP/elapsed_customer")
+    N429=$(curl -s "$SB/_sandbox/requests?limit=100000" | grep -o '"status":429' | wc -l)
+    WALL=$(cat "$TMP/elapsed_customer")
+    # The run itself, from its sync log (the CLI's --wait adds its polling to the wall time).
+    ELAPSED=$(sql "SELECT round(duration_ms / 1000.0, 3) FROM integration_sync_logs WHERE integration_id = $ID AND entity = 'customer' ORDER BY id DESC LIMIT 1")
     # The quota: a bucket of 40 that leaks 2/s; the first 40 requests go at once, the rest at 2/s.
     MIN=$(calc "($PAGES > 40) ? ($PAGES - 40) / 2 : 0")
-    printf '  %d pages (requests) through the real bucket (40, 2/s): %.1f s, the quota allows %.1f s at best: %.3fx, %d answers 429\n' \
-        "$PAGES" "$ELAPSED" "$MIN" "$(calc "($MIN > 0) ? $ELAPSED / $MIN : 0")" "$N429"
+    printf '  %d pages (requests) through the real bucket (40, 2/s): the run took %.1f s (%.1f s with the CLI'"'"'s polling), the quota allows %.1f s at best: %.3fx, %d answers 429\n' \
+        "$PAGES" "$ELAPSED" "$WALL" "$MIN" "$(calc "($MIN > 0) ? $ELAPSED / $MIN : 0")" "$N429"
     : "$REQS_BEFORE"
 fi
 kill "$WATCH" 2>/dev/null
