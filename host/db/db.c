@@ -1,7 +1,15 @@
 #include "db/db.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+struct hub_db_stmt {
+    uint64_t hash;
+    char    *sql;
+    char     name[24];
+};
 
 int
 hub_db_connect(struct hub_db *db, const char *conninfo, struct hub_error *err)
@@ -34,6 +42,18 @@ hub_db_connect(struct hub_db *db, const char *conninfo, struct hub_error *err)
     return 0;
 }
 
+static void
+stmts_free(struct hub_db *db)
+{
+    int i;
+
+    for (i = 0; i < db->nstmts; i++)
+        free(db->stmts[i].sql);
+    free(db->stmts);
+    db->stmts = NULL;
+    db->nstmts = 0;
+}
+
 void
 hub_db_close(struct hub_db *db)
 {
@@ -41,6 +61,7 @@ hub_db_close(struct hub_db *db)
         PQfinish(db->conn);
     db->conn = NULL;
     db->in_tx = 0;
+    stmts_free(db);          /* prepared statements end with their connection */
 }
 
 int
@@ -97,6 +118,82 @@ hub_db_query(struct hub_db *db, const char *sql, int nparams, const char *const 
         res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     st = PQresultStatus(res);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        int rc = result_error(db, res, err);
+
+        PQclear(res);
+        return rc;
+    }
+    if (out != NULL)
+        *out = res;
+    else
+        PQclear(res);
+    return 0;
+}
+
+static uint64_t
+text_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;          /* FNV-1a */
+
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+int
+hub_db_query_prepared(struct hub_db *db, const char *sql, int nparams,
+                      const char *const *params, PGresult **out, struct hub_error *err)
+{
+    struct hub_db_stmt *st = NULL;
+    PGresult           *res;
+    ExecStatusType      rs;
+    uint64_t            h;
+    int                 i;
+
+    if (out != NULL)
+        *out = NULL;
+    if (db->conn == NULL)
+        return hub_error_set(err, HUB_E_DB, "database connection is closed");
+    h = text_hash(sql);
+    for (i = 0; i < db->nstmts; i++) {
+        if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0) {
+            st = &db->stmts[i];
+            break;
+        }
+    }
+    if (st == NULL) {
+        char *copy;
+
+        if (db->nstmts >= HUB_DB_MAX_PREPARED)
+            return hub_db_query(db, sql, nparams, params, out, err);
+        if (db->stmts == NULL) {
+            db->stmts = calloc(HUB_DB_MAX_PREPARED, sizeof(*db->stmts));
+            if (db->stmts == NULL)
+                return hub_db_query(db, sql, nparams, params, out, err);
+        }
+        copy = strdup(sql);
+        if (copy == NULL)
+            return hub_db_query(db, sql, nparams, params, out, err);
+        st = &db->stmts[db->nstmts];
+        snprintf(st->name, sizeof(st->name), "sx_%d", db->nstmts);
+        res = PQprepare(db->conn, st->name, sql, nparams, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            int rc = result_error(db, res, err);
+
+            PQclear(res);
+            free(copy);
+            return rc;
+        }
+        PQclear(res);
+        st->hash = h;
+        st->sql = copy;
+        db->nstmts++;
+    }
+    res = PQexecPrepared(db->conn, st->name, nparams, params, NULL, NULL, 0);
+    rs = PQresultStatus(res);
+    if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK) {
         int rc = result_error(db, res, err);
 
         PQclear(res);

@@ -11,10 +11,14 @@
 
 #include "core/error.h"
 
+struct hub_db_stmt;
+
 struct hub_db {
-    PGconn *conn;
-    char    conninfo[1024];
-    int     in_tx;
+    PGconn             *conn;
+    char                conninfo[1024];
+    int                 in_tx;
+    struct hub_db_stmt *stmts;       /* prepared by hub_db_query_prepared, this connection's */
+    int                 nstmts;
 };
 
 /* Connect (application_name=simplix-hub). 0, or HUB_E_DB with the reason in `err`. */
@@ -33,6 +37,15 @@ int  hub_db_exec(struct hub_db *db, const char *sql, struct hub_error *err);
  */
 int  hub_db_query(struct hub_db *db, const char *sql, int nparams, const char *const *params,
                   PGresult **out, struct hub_error *err);
+
+/*
+ * The same, for a statement run again and again (the engine's page statements): prepared once
+ * per connection (named, cached by its text, at most HUB_DB_MAX_PREPARED of them; past that,
+ * run unprepared), so PostgreSQL parses and plans it once rather than on every page.
+ */
+#define HUB_DB_MAX_PREPARED 64
+int  hub_db_query_prepared(struct hub_db *db, const char *sql, int nparams,
+                           const char *const *params, PGresult **out, struct hub_error *err);
 
 int  hub_db_begin(struct hub_db *db, struct hub_error *err);
 int  hub_db_commit(struct hub_db *db, struct hub_error *err);

@@ -433,7 +433,7 @@ query3(struct hub_db *db, const char *sql, const char *p1, const char *p2, const
 {
     const char *params[3] = { p1, p2, p3 };
 
-    return hub_db_query(db, sql, 3, params, out, err);
+    return hub_db_query_prepared(db, sql, 3, params, out, err);
 }
 
 /* Append {"i":id,"a":action,"e":ext,"u":ms,"h":hash,"r":record} to a JSON array under

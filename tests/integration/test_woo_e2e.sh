@@ -178,6 +178,11 @@ for i in $(seq 1 100); do
     sleep 0.1
 done
 check "a signed delivery is applied" "$(sql "SELECT count(*) FROM companies WHERE contact_first_name = 'Webhooked' AND organization_id = $ORG")" 1
+[ "$(sql "SELECT count(*) FROM companies WHERE contact_first_name = 'Webhooked' AND organization_id = $ORG")" = 1 ] || {
+    echo "diagnostics: the store's webhooks and the hub's events"
+    curl -s "$W/_sandbox/webhooks" | tr -d '\\' | head -c 3000; echo
+    sql "SELECT id, topic, status, attempts, left(coalesce(last_error, ''), 200) FROM integration_webhook_events ORDER BY id DESC LIMIT 10"
+}
 check "and stored once" "$(sql "SELECT count(*) FROM integration_webhook_events WHERE integration_id = $ID AND topic = 'customer.updated' AND position('Webhooked' in convert_from(body, 'UTF8')) > 0")" 1
 check "a forged delivery is refused" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-WC-Webhook-Signature: AAAA' -H 'X-WC-Webhook-Topic: customer.updated' -H 'Content-Type: application/json' -d '{"id":1}' "http://127.0.0.1:$PORT/api/webhooks/woocommerce/$ID")" 401
 check "the creation ping is answered 200" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d 'webhook_id=1' "http://127.0.0.1:$PORT/api/webhooks/woocommerce/$ID")" 200
