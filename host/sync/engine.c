@@ -201,6 +201,36 @@ hub_sync_fresh_token(struct hub_sync *s, struct hub_db *db, struct hub_instance 
     return hub_oauth_ensure_fresh(db, &s->rt, inst, -1, err);
 }
 
+int
+hub_sync_job_begin(struct hub_sync *s, struct hub_job_run *run, int64_t integration_id,
+                   struct integ *in, struct hub_instance **inst, struct hub_error *err)
+{
+    int rc;
+
+    *inst = NULL;
+    rc = hub_sync_integ_load(run->db, integration_id, in, err);
+    if (rc < 0)
+        return rc == HUB_E_NOT_FOUND ? HUB_E_INVALID : rc;
+    if (strcmp(in->status, "ACTIVE") != 0) {
+        run->result = "{\"skipped\":\"integration is not ACTIVE\"}";
+        hub_sync_integ_free(in);
+        return 1;
+    }
+    *inst = hub_sync_instance_get(s, run->db, in, err);
+    if (*inst == NULL) {
+        hub_sync_integ_free(in);
+        return HUB_E_TRANSIENT;
+    }
+    rc = hub_sync_fresh_token(s, run->db, *inst, err);
+    if (rc < 0) {
+        hub_sync_instance_put(s, *inst);
+        *inst = NULL;
+        hub_sync_integ_free(in);
+        return rc == HUB_E_AUTH ? HUB_E_REJECTED : rc;    /* a dead grant waits for a human */
+    }
+    return 0;
+}
+
 void
 hub_sync_forget(struct hub_sync *s, int64_t integration_id)
 {
@@ -646,26 +676,10 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
         return hub_error_set(err, HUB_E_INVALID, "sync.import payload needs integration_id, "
                              "entity (customer|product|order) and mode (full|incremental|reconcile)");
 
-    rc = hub_sync_integ_load(run->db, integration_id, &in, err);
-    if (rc < 0)
-        return rc == HUB_E_NOT_FOUND ? HUB_E_INVALID : rc;
-    if (strcmp(in.status, "ACTIVE") != 0) {
-        run->result = "{\"skipped\":\"integration is not ACTIVE\"}";
-        hub_sync_integ_free(&in);
-        return 0;
-    }
+    rc = hub_sync_job_begin(s, run, integration_id, &in, &inst, err);
+    if (rc != 0)
+        return rc > 0 ? 0 : rc;
     snprintf(ids, sizeof(ids), "%" PRId64, in.id);
-    inst = hub_sync_instance_get(s, run->db, &in, err);
-    if (inst == NULL) {
-        hub_sync_integ_free(&in);
-        return HUB_E_TRANSIENT;
-    }
-    rc = hub_sync_fresh_token(s, run->db, inst, err);
-    if (rc < 0) {
-        hub_sync_instance_put(s, inst);
-        hub_sync_integ_free(&in);
-        return rc == HUB_E_AUTH ? HUB_E_REJECTED : rc;    /* a dead grant waits for a human */
-    }
     memset(fe, 0, sizeof(fe));
     memset(&fdb, 0, sizeof(fdb));
     for (k = 0; k < 2; k++) {
@@ -924,6 +938,13 @@ hub_sync_enqueue_export(struct hub_db *db, int64_t integration_id, int64_t *out_
     return hub_queue_enqueue(db, &spec, out_job, NULL, err);
 }
 
+/* Every (integration, entity) its sync_settings.entities lists, for the scheduler's passes. */
+#define SQL_LISTED_ENTITIES \
+    "SELECT i.id, e.entity FROM integrations i " \
+    "CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN " \
+    "  jsonb_typeof(i.sync_settings->'entities') = 'array' THEN " \
+    "  i.sync_settings->'entities' ELSE '[]' END) e(entity) "
+
 int
 hub_sync_schedule(struct hub_db *db, int *out_enqueued, struct hub_error *err)
 {
@@ -934,10 +955,7 @@ hub_sync_schedule(struct hub_db *db, int *out_enqueued, struct hub_error *err)
         *out_enqueued = 0;
     /* Due imports: each listed entity whose last run started longer ago than the interval. */
     rc = hub_db_query(db,
-                      "SELECT i.id, e.entity FROM integrations i "
-                      "CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN "
-                      "  jsonb_typeof(i.sync_settings->'entities') = 'array' THEN "
-                      "  i.sync_settings->'entities' ELSE '[]' END) e(entity) "
+                      SQL_LISTED_ENTITIES
                       "LEFT JOIN sync_state s ON s.integration_id = i.id AND s.entity = e.entity "
                       "  AND s.direction = 'import' "
                       "WHERE i.status = 'ACTIVE' AND i.deleted_at IS NULL "
@@ -974,10 +992,7 @@ hub_sync_schedule(struct hub_db *db, int *out_enqueued, struct hub_error *err)
      * entity that has completed a run is read again over reconcile_window_s, or whole with
      * reconcile_full: the safety net under webhooks and under updated_at filters. */
     rc = hub_db_query(db,
-                      "SELECT i.id, e.entity FROM integrations i "
-                      "CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN "
-                      "  jsonb_typeof(i.sync_settings->'entities') = 'array' THEN "
-                      "  i.sync_settings->'entities' ELSE '[]' END) e(entity) "
+                      SQL_LISTED_ENTITIES
                       "JOIN sync_state s ON s.integration_id = i.id AND s.entity = e.entity "
                       "  AND s.direction = 'import' AND s.watermark IS NOT NULL "
                       "  AND s.run_log_id IS NULL "
@@ -1004,10 +1019,7 @@ hub_sync_schedule(struct hub_db *db, int *out_enqueued, struct hub_error *err)
     /* Deletion sweeps: every sweep_interval_s (sync_settings, else the platform's default;
      * none when both are absent), each listed entity that has completed an import. */
     rc = hub_db_query(db,
-                      "SELECT i.id, e.entity FROM integrations i "
-                      "CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN "
-                      "  jsonb_typeof(i.sync_settings->'entities') = 'array' THEN "
-                      "  i.sync_settings->'entities' ELSE '[]' END) e(entity) "
+                      SQL_LISTED_ENTITIES
                       "JOIN sync_state s ON s.integration_id = i.id AND s.entity = e.entity "
                       "  AND s.direction = 'import' AND s.watermark IS NOT NULL "
                       "WHERE i.status = 'ACTIVE' AND i.deleted_at IS NULL "

@@ -51,6 +51,13 @@ int                  hub_sync_setting_direction(const struct integ *in, const ch
 struct hub_instance *hub_sync_instance_get(struct hub_sync *s, struct hub_db *db,
                                            const struct integ *in, struct hub_error *err);
 void                 hub_sync_instance_put(struct hub_sync *s, struct hub_instance *inst);
+/* The start of every run of an integration: load it, skip it unless ACTIVE, open (or reuse)
+ * its connector instance and refresh its token. 0: ready, *in and *inst held (release with
+ * hub_sync_instance_put and hub_sync_integ_free); 1: skipped, run->result says why, nothing
+ * held; < 0: the code to return from the job. */
+int                  hub_sync_job_begin(struct hub_sync *s, struct hub_job_run *run,
+                                        int64_t integration_id, struct integ *in,
+                                        struct hub_instance **inst, struct hub_error *err);
 int                  hub_sync_fresh_token(struct hub_sync *s, struct hub_db *db,
                                           struct hub_instance *inst, struct hub_error *err);
 int                  hub_sync_entity_ok(const char *e);

@@ -290,31 +290,15 @@ hub_sync_job_sweep(const struct hub_job *job, struct hub_job_run *run, void *ctx
     if (integration_id <= 0 || !hub_sync_entity_ok(entity))
         return hub_error_set(err, HUB_E_INVALID, "sync.sweep payload needs integration_id and "
                              "entity (customer|product|order)");
-    rc = hub_sync_integ_load(run->db, integration_id, &in, err);
-    if (rc < 0)
-        return rc == HUB_E_NOT_FOUND ? HUB_E_INVALID : rc;
-    if (strcmp(in.status, "ACTIVE") != 0) {
-        run->result = "{\"skipped\":\"integration is not ACTIVE\"}";
-        hub_sync_integ_free(&in);
-        return 0;
-    }
-    inst = hub_sync_instance_get(s, run->db, &in, err);
-    if (inst == NULL) {
-        hub_sync_integ_free(&in);
-        return HUB_E_TRANSIENT;
-    }
+    rc = hub_sync_job_begin(s, run, integration_id, &in, &inst, err);
+    if (rc != 0)
+        return rc > 0 ? 0 : rc;
     ops = hub_plugin_entity(inst->plugin, hub_sync_entity_id(entity));
     if (ops == NULL || ops->list_ids == NULL) {
         run->result = "{\"skipped\":\"the connector cannot list every id (no list_ids)\"}";
         hub_sync_instance_put(s, inst);
         hub_sync_integ_free(&in);
         return 0;
-    }
-    rc = hub_sync_fresh_token(s, run->db, inst, err);
-    if (rc < 0) {
-        hub_sync_instance_put(s, inst);
-        hub_sync_integ_free(&in);
-        return rc == HUB_E_AUTH ? HUB_E_REJECTED : rc;
     }
     memset(&sw, 0, sizeof(sw));
     hub_buf_init(&sw.ids, (size_t)SWEEP_MAX_IDS * 8);
@@ -396,9 +380,6 @@ hub_sync_job_sweep(const struct hub_job *job, struct hub_job_run *run, void *ctx
         if (pages % SWEEP_PROGRESS_PAGES == 0)
             progress(run->db, log_id, sw.n, pages);
         if (more && hub_worker_stopping(run)) {
-            struct hub_error ferr;
-
-            (void)ferr;
             note(run->db, log_id, "hub stopping before the listing completed; the sweep starts "
                  "again");
             rc = hub_error_set(err, HUB_E_TRANSIENT, "hub stopping; the sweep starts again");

@@ -187,6 +187,28 @@ presta_get(sx_ctx *cx, const char *rest, sx_str query, const sx_json **doc)
     return SX_OK;
 }
 
+/* GET one page of `resource` with the query built in `q`: its records in *list (*n of them, at
+ * most `count`). `what` ("" or " ids") completes the refusal of an oversized page. */
+static int
+get_page(sx_ctx *cx, const char *resource, struct sxp_buf *q, uint32_t count, const char *what,
+         const sx_json **list, size_t *n)
+{
+    const sx_host_api *h = cx->host;
+    const sx_json     *doc;
+    int                rc;
+
+    if (q->rc != SX_OK)
+        return h->fail(cx, q->rc, "query too long");
+    if ((rc = presta_get(cx, resource, (sx_str){ q->p, q->len }, &doc)) != SX_OK)
+        return rc;
+    *list = h->json_get(doc, resource);
+    *n = h->json_length(*list);
+    if (*n > count)
+        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop sent %zu %s%s for a page of %u", *n,
+                       resource, what, count);
+    return SX_OK;
+}
+
 /* ids of a page's records joined with '|' for an OR filter: "[1|2|3]". */
 static int
 id_filter(sx_ctx *cx, const sx_json *list, const char *key, struct sxp_buf *out)
@@ -455,7 +477,7 @@ presta_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
     const sx_host_api  *h = cx->host;
     struct presta_inst *st = cx->state;
     const char         *resource = resource_of(req->entity);
-    const sx_json      *doc, *list, *joined1 = NULL, *joined2 = NULL, *lookup = NULL;
+    const sx_json      *list, *joined1 = NULL, *joined2 = NULL, *lookup = NULL;
     const sx_json      *values = NULL, *groups = NULL;
     struct sxp_buf      q, one;
     int                 slips_read = 0;
@@ -487,15 +509,8 @@ presta_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
     }
     snprintf(num, sizeof(num), "&limit=%u,%u", skip, count);
     sxp_buf_raw(&q, num, strlen(num));
-    if (q.rc != SX_OK)
-        return h->fail(cx, q.rc, "query too long");
-    if ((rc = presta_get(cx, resource, (sx_str){ q.p, q.len }, &doc)) != SX_OK)
+    if ((rc = get_page(cx, resource, &q, count, "", &list, &n)) != SX_OK)
         return rc;
-    list = h->json_get(doc, resource);
-    n = h->json_length(list);
-    if (n > count)
-        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop sent %zu %s for a page of %u", n,
-                       resource, count);
     if (n > 0) {
         switch (req->entity) {
         case SX_ENTITY_CUSTOMER:
@@ -616,7 +631,7 @@ presta_list_ids(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
 {
     const sx_host_api *h = cx->host;
     const char        *resource = resource_of(req->entity);
-    const sx_json     *doc, *list;
+    const sx_json     *list;
     struct sxp_buf     q;
     uint32_t           count = req->page_size;
     int64_t            after = 0, id, last;
@@ -646,15 +661,8 @@ presta_list_ids(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
     snprintf(num, sizeof(num), "&filter[id]=[%lld,%lld]&limit=0,%u", (long long)after + 1,
              (long long)PRESTA_ID_MAX, count);
     sxp_buf_raw(&q, num, strlen(num));
-    if (q.rc != SX_OK)
-        return h->fail(cx, q.rc, "query too long");
-    if ((rc = presta_get(cx, resource, (sx_str){ q.p, q.len }, &doc)) != SX_OK)
+    if ((rc = get_page(cx, resource, &q, count, " ids", &list, &n)) != SX_OK)
         return rc;
-    list = h->json_get(doc, resource);
-    n = h->json_length(list);
-    if (n > count)
-        return h->fail(cx, SX_E_PROTOCOL, "PrestaShop sent %zu %s ids for a page of %u", n,
-                       resource, count);
     last = after;
     for (i = 0; i < n; i++) {
         if (h->json_int64(h->json_get(h->json_at(list, i), "id"), &id) != SX_OK || id <= 0)
