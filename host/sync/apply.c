@@ -64,6 +64,42 @@ hub_sync_page_free(struct hub_sync_page *page)
 }
 
 int
+hub_sync_page_copy_rec(struct hub_sync_page *page, const struct hub_sync_rec *rec,
+                       struct hub_error *err)
+{
+    struct hub_sync_rec *r;
+
+    if (page->n >= HUB_SYNC_PAGE_MAX_RECORDS ||
+        page->bytes + rec->json_len > HUB_SYNC_PAGE_MAX_BYTES)
+        return hub_error_set(err, HUB_E_LIMIT, "page over %d records or %u bytes",
+                             HUB_SYNC_PAGE_MAX_RECORDS, HUB_SYNC_PAGE_MAX_BYTES);
+    if (page->n == page->cap) {
+        size_t               ncap = page->cap ? page->cap * 2 : 64;
+        struct hub_sync_rec *nr = realloc(page->recs, ncap * sizeof(*nr));
+
+        if (nr == NULL)
+            return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+        page->recs = nr;
+        page->cap = ncap;
+    }
+    r = &page->recs[page->n];
+    *r = *rec;
+    r->ext = strdup(rec->ext);
+    r->json = malloc(rec->json_len + 1);
+    if (r->ext == NULL || r->json == NULL) {
+        free(r->ext);
+        free(r->json);
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    }
+    memcpy(r->json, rec->json, rec->json_len + 1);
+    page->n++;
+    page->bytes += rec->json_len;
+    if (rec->upd_ms > page->max_upd_ms)
+        page->max_upd_ms = rec->upd_ms;
+    return 0;
+}
+
+int
 hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len, struct hub_error *err)
 {
     struct json_tokener *tok;

@@ -75,6 +75,13 @@ int  hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len,
                        struct hub_error *err);
 
 /*
+ * Append a copy of `rec` (a record another page already checked and hashed) to `page`.
+ * 0; HUB_E_LIMIT when the page is over its bounds; HUB_E_NOMEM.
+ */
+int  hub_sync_page_copy_rec(struct hub_sync_page *page, const struct hub_sync_rec *rec,
+                            struct hub_error *err);
+
+/*
  * Apply `page` of `entity` ("customer", "product", "order") for the integration, inside the
  * caller's transaction. Adds to `counts`; appends one JSON object per failure or conflict to
  * `details` (the elements of a JSON array, comma-separated, without brackets).

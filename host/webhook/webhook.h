@@ -18,18 +18,27 @@
  *       <------------------------------------  done list + one byte on a pipe
  *       200 {"status":"accepted|duplicate"}
  *
- * Processing: job kind "webhook.process" {"integration_id": N}, run by the shared worker pool.
- * A job takes, one event per transaction, the oldest due PENDING event of its integration
- * under pg_advisory_xact_lock(HUB_WEBHOOK_LOCK_CLASS, id), so events of one integration are
- * applied in order of arrival (a stronger order than per entity and external id) by whichever
- * hub runs the job, and integrations are processed in parallel. The connector's translate()
- * runs in a call whose change sink collects one page per entity; the pages go through
- * hub_sync_apply_page() in the same transaction that marks the event PROCESSED. A failure
- * (translate error, a record the engine refused) rolls back to a savepoint and records the
- * attempt: PENDING again with next_attempt_at = now + exponential backoff with full jitter
- * (and a delayed job to pick it up), or FAILED with last_error after the last attempt. Events
- * are never deleted. The job loops until its integration has no due event, so a job that finds
- * nothing (another job took the events) costs one short transaction.
+ * Processing: job kind "webhook.process" {"integration_id": N}, run by the shared worker pool,
+ * in batches of up to 200 events, order of arrival per record, parallel across records:
+ *   1. claim: under the integration's session-level advisory lock (21335, id), the oldest due
+ *      PENDING events (FOR UPDATE SKIP LOCKED), each translated by the connector into
+ *      canonical changes, and the transaction-level advisory lock (21336, hash of
+ *      integration, entity, external id) of every record they touch, in ascending order;
+ *   2. the integration lock is released: another worker (or hub) claims the next batch. If
+ *      that batch touches a record still in flight, it waits for its key (holding the claim
+ *      lock, so later batches queue behind it): order of arrival per record is kept, and
+ *      batches without a record in common are applied at the same time;
+ *   3. apply: every record of the batch through hub_sync_apply_page() set-based (several
+ *      changes of one record reduced to the last), the events marked PROCESSED, one commit.
+ *      When the engine refuses a record, the batch is applied again event by event, each in
+ *      a savepoint, in order of arrival, still under the key locks, so the others land.
+ * A failed event (translate error, a record the engine refused) records the attempt: PENDING
+ * again with next_attempt_at = now + exponential backoff with full jitter (and a delayed job
+ * to pick it up), or FAILED with last_error after the last attempt. Events are never deleted.
+ * An event that waits for its retry does not hold back later events of its record: the engine
+ * refuses a copy older than the one it has (updated_at), so the retry cannot undo them. The
+ * job loops until its integration has no due event, so a job that finds nothing (another job
+ * took the events) costs one short transaction.
  *
  * The jobs carry no dedupe key on purpose: the queue's dedupe also covers running jobs, and a
  * job about to finish could otherwise swallow the notification of an event committed just

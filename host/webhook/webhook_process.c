@@ -224,29 +224,6 @@ changes_free(struct changes *c)
 }
 
 /*
- * Translate and apply one delivery in the caller's transaction (on failure the caller rolls
- * back to its savepoint, so nothing of a failed attempt stays).
- */
-static int
-apply_event(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
-            struct hub_instance *inst, int64_t integration_id, int64_t org, const char *topic,
-            const char *headers, const unsigned char *body, size_t body_len, int64_t received_ms,
-            struct hub_error *err)
-{
-    struct changes *c = changes_new();
-    int             rc;
-
-    if (c == NULL)
-        return hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
-    rc = translate_event(cfg, db, inst, integration_id, topic, headers, body, body_len,
-                         received_ms, c, err);
-    if (rc == 0)
-        rc = apply_changes(db, integration_id, org, c, err);
-    changes_free(c);
-    return rc;
-}
-
-/*
  * Several changes of one record in a batch: keep the one the engine would end with when
  * applying them in arrival order (the latest updated_at; on a tie, the later arrival), so a
  * page never holds one external id twice.
@@ -284,93 +261,139 @@ page_keep_latest(struct hub_sync_page *pg)
     return 0;
 }
 
-/* One event: 1 when one was handled, 0 when none is due, < 0 on a database failure. */
-static int
-process_one(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
-            struct hub_instance *inst, int64_t integration_id, int64_t org,
-            const char *platform, uint64_t *processed, uint64_t *retried, uint64_t *failed,
-            struct hub_error *err)
-{
-    PGresult        *res = NULL, *r2 = NULL;
-    const char      *params[4];
-    char             idbuf[32], evbuf[32], maxbuf[16], delaybuf[16];
-    unsigned char   *body = NULL;
-    size_t           body_len = 0;
-    struct hub_error perr;
-    int64_t          received_ms;
-    int              rc, attempts, delay;
+/* ---- claiming: order per record key, parallelism across keys -------------------------------- */
 
-    rc = hub_db_begin(db, err);
-    if (rc < 0)
-        return rc;
-    snprintf(idbuf, sizeof(idbuf), "%" PRId64, integration_id);
-    params[0] = idbuf;
-    rc = hub_db_query(db, "SELECT pg_advisory_xact_lock(" "21335" ", ($1::bigint % 2147483648)::int)",
-                      1, params, NULL, err);
-    if (rc < 0)
-        goto rollback;
-    rc = hub_db_query(db,
-                      "SELECT id, topic, headers::text, body,"
-                      " (extract(epoch FROM received_at) * 1000)::bigint, attempts"
-                      " FROM integration_webhook_events"
-                      " WHERE integration_id = $1 AND status = 'PENDING'"
-                      "   AND next_attempt_at <= now()"
-                      " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
-                      1, params, &res, err);
-    if (rc < 0)
-        goto rollback;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        rc = hub_db_commit(db, err);
-        return rc < 0 ? rc : 0;
+/*
+ * Two advisory locks (see webhook.h):
+ *   (WH_CLAIM_CLASS, integration id), session level, held only while a worker claims a batch
+ *   of its integration's oldest due events, translates them and takes their keys;
+ *   (WH_KEY_CLASS, hash of integration, entity, external id), transaction level, held from the
+ *   claim to the commit of the batch that applies the record.
+ * A later batch that touches a record of an earlier batch still in flight waits for it (while
+ * holding the claim lock, so the batches after it wait too: order of arrival is kept per key);
+ * batches with no record in common are applied at the same time by different workers.
+ */
+#define WH_CLAIM_CLASS "21335"
+#define WH_KEY_CLASS   "21336"
+
+struct wh_event {
+    char             id[24];
+    int              attempts;
+    int              delay_ms;
+    int              ok;            /* applied */
+    int64_t          received_ms;
+    struct changes  *c;             /* its canonical changes; NULL when translate() refused */
+    struct hub_error err;           /* why it failed */
+};
+
+static int
+claim_lock(struct hub_db *db, const char *idbuf, int take, struct hub_error *err)
+{
+    const char *p[1];
+
+    p[0] = idbuf;
+    return hub_db_query(db, take ? "SELECT pg_advisory_lock(" WH_CLAIM_CLASS
+                                   ", ($1::bigint % 2147483648)::int)"
+                                 : "SELECT pg_advisory_unlock(" WH_CLAIM_CLASS
+                                   ", ($1::bigint % 2147483648)::int)",
+                        1, p, NULL, err);
+}
+
+/* FNV-1a of (integration, entity, external id): the record's lock key. A collision only
+ * serializes two unrelated records. */
+static uint32_t
+record_key(int64_t integration_id, uint32_t entity, const char *ext)
+{
+    uint32_t h = 2166136261u;
+    uint64_t v = (uint64_t)integration_id;
+    int      i;
+
+    for (i = 0; i < 8; i++, v >>= 8) {
+        h ^= (uint32_t)(v & 0xff);
+        h *= 16777619u;
     }
-    snprintf(evbuf, sizeof(evbuf), "%s", PQgetvalue(res, 0, 0));
-    body = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 3), &body_len);
-    received_ms = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-    attempts = atoi(PQgetvalue(res, 0, 5));
-    if (body == NULL) {
-        rc = hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
-        goto rollback;
+    h ^= entity;
+    h *= 16777619u;
+    for (; *ext != '\0'; ext++) {
+        h ^= (unsigned char)*ext;
+        h *= 16777619u;
     }
-    rc = hub_db_exec(db, "SAVEPOINT wh_event", err);
-    if (rc < 0)
-        goto rollback;
-    memset(&perr, 0, sizeof(perr));
-    rc = apply_event(cfg, db, inst, integration_id, org, PQgetvalue(res, 0, 1),
-                     PQgetvalue(res, 0, 2), body, body_len, received_ms, &perr);
-    PQfreemem(body);
-    body = NULL;
-    params[0] = evbuf;
-    if (rc == 0) {
-        rc = hub_db_query(db, "UPDATE integration_webhook_events SET status = 'PROCESSED',"
-                          " processed_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL"
-                          " WHERE id = $1"
-                          " RETURNING extract(epoch FROM (clock_timestamp() - received_at))"
-                          " * 1000", 1, params, &r2, err);
-        if (rc < 0)
-            goto rollback;
-        rc = hub_db_commit(db, err);
-        if (rc < 0)
-            goto clear;
-        (*processed)++;
-        observe(platform, "processed", PQntuples(r2) == 1 ? atof(PQgetvalue(r2, 0, 0)) : 0);
-        rc = 1;
-        goto clear;
+    return h;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Take the key lock of every record the events touch, in ascending order, so that takers
+ * never wait on each other in a cycle. 0, or HUB_E_DB / HUB_E_NOMEM. */
+static int
+lock_keys(struct hub_db *db, int64_t integration_id, const struct wh_event *ev, int n,
+          struct hub_error *err)
+{
+    struct hub_buf b;
+    const char    *p[1];
+    uint32_t      *k;
+    size_t         total = 0, m = 0, i, j;
+    uint32_t       e;
+    int            rc;
+
+    for (i = 0; i < (size_t)n; i++) {
+        for (e = 1; ev[i].c != NULL && e < SX_ENTITY__COUNT; e++)
+            total += ev[i].c->pages[e].n;
     }
-    if (rc == HUB_E_DB) {
-        *err = perr;
-        goto rollback;
+    if (total == 0)
+        return 0;
+    k = malloc(total * sizeof(*k));
+    if (k == NULL)
+        return hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
+    for (i = 0; i < (size_t)n; i++) {
+        for (e = 1; ev[i].c != NULL && e < SX_ENTITY__COUNT; e++) {
+            for (j = 0; j < ev[i].c->pages[e].n; j++)
+                k[m++] = record_key(integration_id, e, ev[i].c->pages[e].recs[j].ext);
+        }
     }
-    /* The attempt failed: undo its writes, record it, schedule the next one. */
-    rc = hub_db_exec(db, "ROLLBACK TO SAVEPOINT wh_event", err);
-    if (rc < 0)
-        goto rollback;
-    attempts++;
-    delay = attempts >= cfg->max_attempts ? 0
-            : hub_queue_backoff_ms(attempts, cfg->backoff_base_ms, cfg->backoff_cap_ms);
+    qsort(k, m, sizeof(*k), cmp_u32);
+    hub_buf_init(&b, 4096);
+    hub_buf_puts(&b, "{");
+    for (i = 0; i < m; i++) {
+        if (i > 0 && k[i] == k[i - 1])
+            continue;
+        hub_buf_printf(&b, "%s%d", b.len > 1 ? "," : "", (int32_t)k[i]);
+    }
+    hub_buf_puts(&b, "}");
+    free(k);
+    if (b.data == NULL)
+        return hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
+    p[0] = b.data;
+    rc = hub_db_query(db, "SELECT count(pg_advisory_xact_lock(" WH_KEY_CLASS ", k))"
+                      " FROM unnest($1::int[]) AS k", 1, p, NULL, err);
+    hub_buf_free(&b);
+    return rc;
+}
+
+/* A failed attempt: PENDING again after a backoff (with a delayed job to pick it up), or
+ * FAILED with its error after the last attempt. In the caller's transaction. */
+static int
+record_failure(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db, int64_t integration_id,
+               struct wh_event *ev, struct hub_error *err)
+{
+    const char *params[4];
+    char        maxbuf[16], delaybuf[16];
+    int         rc;
+
+    ev->attempts++;
+    ev->delay_ms = ev->attempts >= cfg->max_attempts ? 0
+                   : hub_queue_backoff_ms(ev->attempts, cfg->backoff_base_ms,
+                                          cfg->backoff_cap_ms);
     snprintf(maxbuf, sizeof(maxbuf), "%d", cfg->max_attempts);
-    snprintf(delaybuf, sizeof(delaybuf), "%d", delay);
-    params[1] = perr.msg;
+    snprintf(delaybuf, sizeof(delaybuf), "%d", ev->delay_ms);
+    params[0] = ev->id;
+    params[1] = ev->err.msg[0] != '\0' ? ev->err.msg : "failed";
     params[2] = maxbuf;
     params[3] = delaybuf;
     rc = hub_db_query(db, "UPDATE integration_webhook_events SET attempts = attempts + 1,"
@@ -378,74 +401,72 @@ process_one(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
                       " status = CASE WHEN attempts + 1 >= $3::int THEN 'FAILED' ELSE 'PENDING' END,"
                       " next_attempt_at = now() + $4::int * interval '1 millisecond'"
                       " WHERE id = $1", 4, params, NULL, err);
-    if (rc < 0)
-        goto rollback;
-    if (attempts < cfg->max_attempts) {
-        rc = hub_webhook_enqueue(db, integration_id, delay, err);
-        if (rc < 0)
-            goto rollback;
-    }
-    rc = hub_db_commit(db, err);
-    if (rc < 0)
-        goto clear;
-    if (attempts < cfg->max_attempts) {
-        (*retried)++;
-        observe(platform, "retried", 0);
-        hub_log(HUB_LOG_WARN, "webhook", "event %s of integration %" PRId64 " attempt %d "
-                "failed, retry in %d ms: %s", evbuf, integration_id, attempts, delay, perr.msg);
-    } else {
-        (*failed)++;
-        observe(platform, "failed", 0);
-        hub_log(HUB_LOG_ERROR, "webhook", "event %s of integration %" PRId64 " FAILED after %d "
-                "attempts: %s", evbuf, integration_id, attempts, perr.msg);
-    }
-    rc = 1;
-    goto clear;
-rollback:
-    hub_db_rollback(db);
-clear:
-    if (body != NULL)
-        PQfreemem(body);
-    PQclear(res);
-    PQclear(r2);
+    if (rc == 0 && ev->attempts < cfg->max_attempts)
+        rc = hub_webhook_enqueue(db, integration_id, ev->delay_ms, err);
     return rc;
 }
 
+/* Copy every record of the translated events into one set of pages, several changes of one
+ * record reduced to the last. 0, or < 0 (too large, out of memory: go one by one). */
+static int
+merge_changes(const struct wh_event *ev, int n, struct changes *all, struct hub_error *err)
+{
+    uint32_t e;
+    size_t   k;
+    int      i;
+
+    for (i = 0; i < n; i++) {
+        for (e = 1; ev[i].c != NULL && e < SX_ENTITY__COUNT; e++) {
+            for (k = 0; k < ev[i].c->pages[e].n; k++) {
+                if (hub_sync_page_copy_rec(&all->pages[e], &ev[i].c->pages[e].recs[k], err) < 0)
+                    return -1;
+            }
+        }
+    }
+    for (e = 1; e < SX_ENTITY__COUNT; e++) {
+        if (page_keep_latest(&all->pages[e]) < 0)
+            return hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
+    }
+    return 0;
+}
+
 /*
- * The fast path: up to WH_BATCH due events of the integration in one transaction, translated
- * into one set of pages (several changes of one record reduced to the last, see
- * page_keep_latest) and applied set-based, then all marked PROCESSED. Returns the number of
- * events handled (> 0), 0 when none is due or when *one_by_one is set (a translation or an
- * apply failed: those events take the per-event path, which retries and fails them one at a
- * time; nothing of the batch was kept), or < 0 when the database failed.
+ * One batch: claim up to WH_BATCH due events of the integration (oldest first), translate
+ * them, take their record keys, let the next batch be claimed, then apply them in one
+ * transaction that marks them PROCESSED. The fast path applies every record of the batch
+ * set-based at once; when the engine refuses one, the batch is applied again event by event
+ * (each in a savepoint, in order of arrival, still under the key locks), so the others land
+ * and only the refused one is retried. Returns the number of events handled (> 0), 0 when
+ * none is due, or < 0 when the database failed (nothing of the batch was kept).
  */
 static int
 process_batch(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
               struct hub_instance *inst, int64_t integration_id, int64_t org,
-              const char *platform, uint64_t *processed, int *one_by_one, struct hub_error *err)
+              const char *platform, uint64_t *processed, uint64_t *retried, uint64_t *failed,
+              struct hub_error *err)
 {
     PGresult        *res = NULL, *r2 = NULL;
-    struct changes  *c = NULL;
+    struct wh_event *ev = NULL;
+    struct changes  *all = NULL;
     struct hub_error perr;
     struct hub_buf   ids;
     const char      *params[1];
     char             idbuf[32];
-    int              rc, n, i;
-    uint32_t         e;
+    int              rc, n = 0, i, claimed = 0, batch_ok = 0;
 
-    *one_by_one = 0;
-    rc = hub_db_begin(db, err);
-    if (rc < 0)
-        return rc;
+    hub_buf_init(&ids, 16 * 1024);
     snprintf(idbuf, sizeof(idbuf), "%" PRId64, integration_id);
     params[0] = idbuf;
-    rc = hub_db_query(db, "SELECT pg_advisory_xact_lock(" "21335" ", ($1::bigint % 2147483648)::int)",
-                      1, params, NULL, err);
+    rc = hub_db_begin(db, err);
+    if (rc < 0)
+        goto out;
+    rc = claim_lock(db, idbuf, 1, err);
     if (rc < 0)
         goto rollback;
+    claimed = 1;
     rc = hub_db_query(db,
                       "SELECT id, topic, headers::text, body,"
-                      " (extract(epoch FROM received_at) * 1000)::bigint"
+                      " (extract(epoch FROM received_at) * 1000)::bigint, attempts"
                       " FROM integration_webhook_events"
                       " WHERE integration_id = $1 AND status = 'PENDING'"
                       "   AND next_attempt_at <= now()"
@@ -454,58 +475,102 @@ process_batch(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
     if (rc < 0)
         goto rollback;
     n = PQntuples(res);
-    if (n < 2) {
-        PQclear(res);
+    if (n == 0) {
+        rc = claim_lock(db, idbuf, 0, err);
+        if (rc < 0)
+            goto rollback;
+        claimed = 0;
         rc = hub_db_commit(db, err);
-        *one_by_one = n;
-        return rc < 0 ? rc : 0;
+        goto out;
     }
-    c = changes_new();
-    hub_buf_init(&ids, 64 * 1024);
-    if (c == NULL) {
+    ev = calloc((size_t)n, sizeof(*ev));
+    if (ev == NULL) {
         rc = hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
-        goto rollback_ids;
+        goto rollback;
     }
-    hub_buf_puts(&ids, "{");
     for (i = 0; i < n; i++) {
         unsigned char *body;
         size_t         body_len = 0;
 
+        snprintf(ev[i].id, sizeof(ev[i].id), "%s", PQgetvalue(res, i, 0));
+        ev[i].received_ms = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+        ev[i].attempts = atoi(PQgetvalue(res, i, 5));
         body = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &body_len);
-        if (body == NULL) {
+        ev[i].c = changes_new();
+        if (body == NULL || ev[i].c == NULL) {
+            if (body != NULL)
+                PQfreemem(body);
             rc = hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
-            goto rollback_ids;
+            goto rollback;
         }
-        memset(&perr, 0, sizeof(perr));
         rc = translate_event(cfg, db, inst, integration_id, PQgetvalue(res, i, 1),
-                             PQgetvalue(res, i, 2), body, body_len,
-                             strtoll(PQgetvalue(res, i, 4), NULL, 10), c, &perr);
+                             PQgetvalue(res, i, 2), body, body_len, ev[i].received_ms,
+                             ev[i].c, &ev[i].err);
         PQfreemem(body);
-        if (rc < 0)
-            break;
-        hub_buf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+        if (rc < 0) {
+            changes_free(ev[i].c);
+            ev[i].c = NULL;
+        }
     }
-    for (e = 1; e < SX_ENTITY__COUNT && rc == 0; e++)
-        rc = page_keep_latest(&c->pages[e]) < 0 ?
-             hub_error_set(&perr, HUB_E_NOMEM, "webhook: out of memory") : 0;
-    if (rc == 0) {
+    rc = lock_keys(db, integration_id, ev, n, err);
+    if (rc < 0)
+        goto rollback;
+    rc = claim_lock(db, idbuf, 0, err);       /* the next batch may be claimed now */
+    if (rc < 0)
+        goto rollback;
+    claimed = 0;
+
+    all = changes_new();
+    memset(&perr, 0, sizeof(perr));
+    if (all != NULL && n > 1 && merge_changes(ev, n, all, &perr) == 0) {
         rc = hub_db_exec(db, "SAVEPOINT wh_batch", err);
         if (rc < 0)
-            goto rollback_ids;
-        rc = apply_changes(db, integration_id, org, c, &perr);
+            goto rollback;
+        rc = apply_changes(db, integration_id, org, all, &perr);
         if (rc == HUB_E_DB) {
             *err = perr;
-            goto rollback_ids;
+            goto rollback;
+        }
+        batch_ok = rc == 0;
+        if (!batch_ok && (rc = hub_db_exec(db, "ROLLBACK TO SAVEPOINT wh_batch", err)) < 0)
+            goto rollback;
+    }
+    for (i = 0; i < n; i++) {
+        if (ev[i].c == NULL)
+            continue;
+        if (batch_ok) {
+            ev[i].ok = 1;
+            continue;
+        }
+        /* One by one: the others still land, the refused one retries alone. */
+        rc = hub_db_exec(db, "SAVEPOINT wh_event", err);
+        if (rc < 0)
+            goto rollback;
+        rc = apply_changes(db, integration_id, org, ev[i].c, &ev[i].err);
+        if (rc == HUB_E_DB) {
+            *err = ev[i].err;
+            goto rollback;
+        }
+        ev[i].ok = rc == 0;
+        rc = hub_db_exec(db, ev[i].ok ? "RELEASE SAVEPOINT wh_event"
+                                      : "ROLLBACK TO SAVEPOINT wh_event", err);
+        if (rc < 0)
+            goto rollback;
+    }
+    hub_buf_puts(&ids, "{");
+    for (i = 0; i < n; i++) {
+        if (ev[i].ok) {
+            hub_buf_printf(&ids, "%s%s", ids.len > 1 ? "," : "", ev[i].id);
+        } else {
+            rc = record_failure(cfg, db, integration_id, &ev[i], err);
+            if (rc < 0)
+                goto rollback;
         }
     }
-    if (rc < 0) {
-        /* Someone in the batch fails: each goes its own way, with its own retries. */
-        hub_db_rollback(db);
-        *one_by_one = n;
-        rc = 0;
-        goto clear;
+    if (hub_buf_puts(&ids, "}") < 0) {
+        rc = hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
+        goto rollback;
     }
-    hub_buf_puts(&ids, "}");
     params[0] = ids.data;
     rc = hub_db_query(db, "UPDATE integration_webhook_events SET status = 'PROCESSED',"
                       " processed_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL"
@@ -513,26 +578,43 @@ process_batch(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
                       " RETURNING extract(epoch FROM (clock_timestamp() - received_at)) * 1000",
                       1, params, &r2, err);
     if (rc < 0)
-        goto rollback_ids;
+        goto rollback;
     rc = hub_db_commit(db, err);
     if (rc < 0)
-        goto clear;
-    *processed += (uint64_t)n;
+        goto out;
     for (i = 0; i < PQntuples(r2); i++)
         observe(platform, "processed", atof(PQgetvalue(r2, i, 0)));
+    for (i = 0; i < n; i++) {
+        if (ev[i].ok) {
+            (*processed)++;
+        } else if (ev[i].attempts < cfg->max_attempts) {
+            (*retried)++;
+            observe(platform, "retried", 0);
+            hub_log(HUB_LOG_WARN, "webhook", "event %s of integration %" PRId64 " attempt %d "
+                    "failed, retry in %d ms: %s", ev[i].id, integration_id, ev[i].attempts,
+                    ev[i].delay_ms, ev[i].err.msg);
+        } else {
+            (*failed)++;
+            observe(platform, "failed", 0);
+            hub_log(HUB_LOG_ERROR, "webhook", "event %s of integration %" PRId64 " FAILED "
+                    "after %d attempts: %s", ev[i].id, integration_id, ev[i].attempts,
+                    ev[i].err.msg);
+        }
+    }
     rc = n;
-    goto clear;
-rollback_ids:
-    hub_db_rollback(db);
-clear:
-    hub_buf_free(&ids);
-    changes_free(c);
-    PQclear(res);
-    PQclear(r2);
-    return rc;
+    goto out;
 rollback:
     hub_db_rollback(db);
+    if (claimed)                /* the claim lock is the session's: it outlives the rollback */
+        claim_lock(db, idbuf, 0, NULL);
+out:
+    for (i = 0; ev != NULL && i < n; i++)
+        changes_free(ev[i].c);
+    free(ev);
+    changes_free(all);
+    hub_buf_free(&ids);
     PQclear(res);
+    PQclear(r2);
     return rc;
 }
 
@@ -570,25 +652,11 @@ hub_webhook_process_job(const struct hub_webhook_proc_cfg *cfg, struct hub_db *d
         return hub_error_set(err, HUB_E_UNSUPPORTED, "%s: no webhook translate()", platform);
     }
     for (i = 0; i < WH_EVENTS_PER_JOB;) {
-        int one_by_one = 0, k;
-
-        rc = process_batch(cfg, db, inst, integration_id, org, platform, processed,
-                           &one_by_one, err);
-        if (rc > 0) {
-            i += rc;
-            continue;
-        }
-        if (rc < 0 || one_by_one == 0)
-            break;
-        for (k = 0; k < one_by_one; k++) {
-            rc = process_one(cfg, db, inst, integration_id, org, platform, processed, retried,
-                             failed, err);
-            if (rc <= 0)
-                break;
-            i++;
-        }
+        rc = process_batch(cfg, db, inst, integration_id, org, platform, processed, retried,
+                           failed, err);
         if (rc <= 0)
             break;
+        i += rc;
     }
     hub_instance_close(inst);
     if (rc > 0)                    /* more to do: let another run continue */

@@ -4,7 +4,8 @@
  * a signed delivery durable before its 200 and applied to the Simplix tables, a duplicate
  * answered 200 and stored once, tampered / forged / missing signatures 401, unknown
  * integration and wrong platform 404, oversized 413 (nothing stored for any refusal), 200
- * concurrent deliveries group-committed, an event that keeps failing retried then FAILED,
+ * concurrent deliveries group-committed, order of arrival per record with parallelism across
+ * records (a record's row locked elsewhere holds back only its own events), an event that keeps failing retried then FAILED,
  * replay, and a connector's own timestamped scheme (SX_SIG_CUSTOM, tests/unit/fixtures/
  * fx_stamped.c): the published Stripe vector reproduced, then refused as a replay far outside
  * the window; a fresh delivery stored and applied; a 10-minute-old replay, a tampered
@@ -364,6 +365,84 @@ test_concurrent_group_commit(void)
                                "delivery_id LIKE 'conc-%' AND status = 'PROCESSED'", CONC));
 }
 
+static int
+post_customer(const char *ev, long id, const char *email, const char *updated_at)
+{
+    char body[512], hmac[64];
+
+    snprintf(body, sizeof(body), "{\"id\":%ld,\"email\":\"%s\",\"first_name\":\"K\","
+             "\"last_name\":\"Key\",\"created_at\":\"2024-01-01T10:00:00Z\","
+             "\"updated_at\":\"%s\"}", id, email, updated_at);
+    sign(SECRET, body, strlen(body), hmac, sizeof(hmac));
+    return post_shopify(integ, "shopify", "customers/update", ev, body, hmac);
+}
+
+static long long
+processed(const char *ev)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM integration_webhook_events WHERE "
+             "delivery_id = '%s' AND status = 'PROCESSED'", ev);
+    return testdb_scalar(&db, sql);
+}
+
+/*
+ * Order per record, parallelism across records. The Simplix row of customer 8001 is locked by
+ * another session, so the worker applying its update waits. Meanwhile an event of another
+ * customer is applied by the other worker (with one lock per integration it would wait too);
+ * a second update of 8001 waits for the first, and both land in order of arrival once the row
+ * is released.
+ */
+static void
+test_order_per_key(void)
+{
+    PGconn   *blocker;
+    PGresult *r;
+    char      sql[256];
+    long long company;
+
+    CHECK_EQ(200, post_customer("key-a0", 8001, "a0@example.com", "2024-05-01T10:00:00Z"));
+    CHECK_EQ(1, wait_scalar("SELECT count(*) FROM integration_webhook_events WHERE "
+                            "delivery_id = 'key-a0' AND status = 'PROCESSED'", 1));
+    company = testdb_scalar(&db, "SELECT internal_id FROM integration_mappings WHERE "
+                            "entity = 'customer' AND external_id = '8001'");
+    REQUIRE(company > 0);
+    blocker = PQconnectdb(db.conninfo);
+    REQUIRE(PQstatus(blocker) == CONNECTION_OK);
+    snprintf(sql, sizeof(sql), "BEGIN; SELECT 1 FROM companies WHERE id = %lld FOR UPDATE",
+             company);
+    r = PQexec(blocker, sql);
+    REQUIRE(PQresultStatus(r) == PGRES_TUPLES_OK);
+    PQclear(r);
+
+    CHECK_EQ(200, post_customer("key-a1", 8001, "a1@example.com", "2024-05-01T11:00:00Z"));
+    usleep(400 * 1000);
+    CHECK_EQ(0, processed("key-a1"));
+    CHECK_EQ(200, post_customer("key-b1", 8002, "b1@example.com", "2024-05-01T11:00:00Z"));
+    CHECK_EQ(1, wait_scalar("SELECT count(*) FROM integration_webhook_events WHERE "
+                            "delivery_id = 'key-b1' AND status = 'PROCESSED'", 1));
+    CHECK_EQ(0, processed("key-a1"));
+    CHECK_EQ(200, post_customer("key-a2", 8001, "a2@example.com", "2024-05-01T12:00:00Z"));
+    usleep(400 * 1000);
+    CHECK_EQ(0, processed("key-a1"));
+    CHECK_EQ(0, processed("key-a2"));
+
+    r = PQexec(blocker, "COMMIT");
+    PQclear(r);
+    PQfinish(blocker);
+    CHECK_EQ(2, wait_scalar("SELECT count(*) FROM integration_webhook_events WHERE "
+                            "delivery_id IN ('key-a1', 'key-a2') AND status = 'PROCESSED'", 2));
+    CHECK_EQ(1, testdb_scalar(&db, "SELECT count(*) FROM integration_webhook_events a, "
+                              "integration_webhook_events b WHERE a.delivery_id = 'key-a1' AND "
+                              "b.delivery_id = 'key-a2' AND a.processed_at < b.processed_at"));
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM companies WHERE id = %lld AND "
+             "email = 'a2@example.com'", company);
+    CHECK_EQ(1, testdb_scalar(&db, sql));
+    CHECK_EQ(0, testdb_scalar(&db, "SELECT count(*) FROM integration_webhook_events WHERE "
+                              "delivery_id LIKE 'key-%' AND status <> 'PROCESSED'"));
+}
+
 static void
 test_retry_failed_replay(void)
 {
@@ -485,6 +564,7 @@ main(void)
     RUN_TEST(test_delivery_stored_and_processed);
     RUN_TEST(test_refusals);
     RUN_TEST(test_concurrent_group_commit);
+    RUN_TEST(test_order_per_key);
     RUN_TEST(test_retry_failed_replay);
     RUN_TEST(test_timestamped_scheme);
 
