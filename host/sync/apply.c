@@ -1,10 +1,10 @@
 #include "sync/apply.h"
 #include "core/log.h"
+#include "core/jscan.h"
 #include "crypto/crypto.h"
 #include "plugin/hostapi.h"
 
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,64 +99,72 @@ hub_sync_page_copy_rec(struct hub_sync_page *page, const struct hub_sync_rec *re
     return 0;
 }
 
+#define PAGE_MAX_MEMBERS 512
+
+/* A top-level string member decoded into out (cap bytes): 0, or -1 when absent, not a string
+ * or too long. */
+static int
+member_str(const struct hub_jscan_member *m, size_t n, const char *key, char *out, size_t cap)
+{
+    const struct hub_jscan_member *v = hub_jscan_find(m, n, key);
+
+    if (v == NULL || v->type != HUB_JSCAN_STRING)
+        return -1;
+    return hub_jscan_string(v->val, v->val_len, out, cap) < 0 ? -1 : 0;
+}
+
+/*
+ * The record is read in place by the scanner (core/jscan.h), not parsed into a tree: it is
+ * checked as strict JSON, its few top-level fields are decoded, and it is hashed as the text
+ * of its members without "raw", in the order the connector wrote them.
+ */
 int
 hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len, struct hub_error *err)
 {
-    struct json_tokener *tok;
-    json_object         *root, *v;
-    struct hub_sync_rec *r;
-    const char          *ext, *upd, *text;
-    size_t               tlen;
-    uint8_t              digest[32];
-    int64_t              upd_ms;
+    static const char *const times[] = { "created_at", "cancelled_at", "paid_at" };
+    struct hub_jscan_member *m;
+    const struct hub_jscan_member *v;
+    struct hub_sync_rec     *r;
+    struct hub_error         serr;
+    char                     ext[520], upd[72], stack[16384], *text;
+    size_t                   n = 0, i, t, tlen = 0;
+    uint8_t                  digest[32];
+    int64_t                  upd_ms, ms;
+    int                      rc;
 
     if (page->n >= HUB_SYNC_PAGE_MAX_RECORDS || page->bytes + len > HUB_SYNC_PAGE_MAX_BYTES)
         return hub_error_set(err, HUB_E_LIMIT, "page over %d records or %u bytes",
                              HUB_SYNC_PAGE_MAX_RECORDS, HUB_SYNC_PAGE_MAX_BYTES);
-    tok = json_tokener_new_ex(HUB_JSON_MAX_DEPTH);
-    if (tok == NULL)
+    m = malloc(PAGE_MAX_MEMBERS * sizeof(*m));
+    if (m == NULL)
         return hub_error_set(err, HUB_E_NOMEM, "out of memory");
-    root = json_tokener_parse_ex(tok, json, (int)len);
-    json_tokener_free(tok);
-    if (root == NULL || !json_object_is_type(root, json_type_object)) {
-        json_object_put(root);
-        return hub_error_set(err, HUB_E_INVALID, "record is not a JSON object");
+    if (hub_jscan_object(json, len, HUB_JSON_MAX_DEPTH, m, PAGE_MAX_MEMBERS, &n, &serr) < 0) {
+        free(m);
+        return hub_error_set(err, HUB_E_INVALID, "record is not a JSON object (%s)", serr.msg);
     }
-    if (!json_object_object_get_ex(root, "external_id", &v) ||
-        !json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0 ||
-        json_object_get_string_len(v) > 512) {
-        json_object_put(root);
+    if (member_str(m, n, "external_id", ext, sizeof(ext)) < 0 || ext[0] == '\0' ||
+        strlen(ext) > 512) {
+        free(m);
         return hub_error_set(err, HUB_E_INVALID, "record without a string external_id "
                              "(1-512 bytes)");
     }
-    ext = json_object_get_string(v);
-    if (!json_object_object_get_ex(root, "updated_at", &v) ||
-        !json_object_is_type(v, json_type_string) ||
-        hub_time_parse(json_object_get_string(v), (size_t)json_object_get_string_len(v),
-                       &upd_ms) != 0) {
-        hub_error_set(err, HUB_E_INVALID, "record %s: updated_at missing or not RFC 3339", ext);
-        json_object_put(root);
-        return HUB_E_INVALID;
+    if (member_str(m, n, "updated_at", upd, sizeof(upd)) < 0 ||
+        hub_time_parse(upd, strlen(upd), &upd_ms) != 0) {
+        free(m);
+        return hub_error_set(err, HUB_E_INVALID, "record %s: updated_at missing or not RFC 3339",
+                             ext);
     }
-    upd = json_object_get_string(v);
-    (void)upd;
     /* Every other time the SQL side reads must be valid too (it casts without a net). */
-    {
-        static const char *const times[] = { "created_at", "cancelled_at", "paid_at" };
-        size_t                   t;
-        int64_t                  ms;
+    for (t = 0; t < sizeof(times) / sizeof(times[0]); t++) {
+        char tv[72];
 
-        for (t = 0; t < sizeof(times) / sizeof(times[0]); t++) {
-            if (json_object_object_get_ex(root, times[t], &v) && v != NULL &&
-                (!json_object_is_type(v, json_type_string) ||
-                 hub_time_parse(json_object_get_string(v),
-                                (size_t)json_object_get_string_len(v), &ms) != 0 ||
-                 !time_is_canonical(json_object_get_string(v)))) {
-                hub_error_set(err, HUB_E_INVALID, "record %s: %s is not an RFC 3339 UTC time",
-                              ext, times[t]);
-                json_object_put(root);
-                return HUB_E_INVALID;
-            }
+        v = hub_jscan_find(m, n, times[t]);
+        if (v != NULL && v->type != HUB_JSCAN_NULL &&
+            (member_str(m, n, times[t], tv, sizeof(tv)) < 0 ||
+             hub_time_parse(tv, strlen(tv), &ms) != 0 || !time_is_canonical(tv))) {
+            free(m);
+            return hub_error_set(err, HUB_E_INVALID, "record %s: %s is not an RFC 3339 UTC "
+                                 "time", ext, times[t]);
         }
     }
 
@@ -165,7 +173,7 @@ hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len, stru
         struct hub_sync_rec *nr = realloc(page->recs, ncap * sizeof(*nr));
 
         if (nr == NULL) {
-            json_object_put(root);
+            free(m);
             return hub_error_set(err, HUB_E_NOMEM, "out of memory");
         }
         page->recs = nr;
@@ -175,24 +183,44 @@ hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len, stru
     memset(r, 0, sizeof(*r));
     r->ext = strdup(ext);
     r->json = malloc(len + 1);
-    if (r->ext == NULL || r->json == NULL) {
+    text = len + 2 <= sizeof(stack) ? stack : malloc(len + 2);
+    if (r->ext == NULL || r->json == NULL || text == NULL) {
         free(r->ext);
         free(r->json);
-        json_object_put(root);
+        if (text != stack)
+            free(text);
+        free(m);
         return hub_error_set(err, HUB_E_NOMEM, "out of memory");
     }
     memcpy(r->json, json, len);
     r->json[len] = '\0';
     r->json_len = len;
     r->upd_ms = upd_ms;
-    r->deleted = json_object_object_get_ex(root, "deleted", &v) &&
-                 json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+    v = hub_jscan_find(m, n, "deleted");
+    r->deleted = v != NULL && v->type == HUB_JSCAN_TRUE;
     /* The hash ignores "raw": the platform's own copy may carry noise the model does not. */
-    json_object_object_del(root, "raw");
-    text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, &tlen);
-    hub_crypto_sha256(text, tlen, digest);
+    text[tlen++] = '{';
+    for (i = 0; i < n; i++) {
+        size_t mlen = (size_t)(m[i].val + m[i].val_len - m[i].start);
+
+        if (hub_jscan_find(&m[i], 1, "raw") != NULL)
+            continue;
+        if (tlen > 1)
+            text[tlen++] = ',';
+        memcpy(text + tlen, m[i].start, mlen);
+        tlen += mlen;
+    }
+    text[tlen++] = '}';
+    rc = hub_crypto_sha256(text, tlen, digest);
+    if (text != stack)
+        free(text);
+    free(m);
+    if (rc != 0) {
+        free(r->ext);
+        free(r->json);
+        return hub_error_set(err, HUB_E_INTERNAL, "sha-256 failed");
+    }
     hub_crypto_hex_encode(digest, sizeof(digest), r->hash, sizeof(r->hash));
-    json_object_put(root);
     if (upd_ms > page->max_upd_ms)
         page->max_upd_ms = upd_ms;
     page->bytes += len;
@@ -597,55 +625,155 @@ classify(struct hub_db *db, const char *ids, const char *entity, const char *tab
 
 /* ---- products: the variants of the applied products ---------------------------------------- */
 
+/* A string member decoded into a new allocation, or NULL (absent, not a string, \u0000). */
+static char *
+member_dup(const struct hub_jscan_member *m, size_t n, const char *key)
+{
+    const struct hub_jscan_member *v = hub_jscan_find(m, n, key);
+    char                          *out;
+
+    if (v == NULL || v->type != HUB_JSCAN_STRING)
+        return NULL;
+    out = malloc(v->val_len);
+    if (out != NULL && hub_jscan_string(v->val, v->val_len, out, v->val_len) < 0) {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
+#define VARIANTS_MAX 2000
+
+/* What apply_variants reads of one product record, read once with the scanner. */
+struct vrec {
+    int          has;              /* a product to apply with a "variants" array */
+    char        *title;
+    char         cur[4];
+    char         status[16];
+    size_t       n;                /* variants with a string external_id */
+    char       **ext;
+    char       **sku;
+    const char **text;             /* each variant's JSON text, inside the record */
+    size_t      *len;
+};
+
+static void
+vrec_free(struct vrec *v)
+{
+    size_t i;
+
+    for (i = 0; i < v->n; i++) {
+        free(v->ext[i]);
+        free(v->sku[i]);
+    }
+    free(v->title);
+    free(v->ext);
+    free(v->sku);
+    free(v->text);
+    free(v->len);
+    memset(v, 0, sizeof(*v));
+}
+
+/* 0 (v->has may be 0: no variants array), or HUB_E_NOMEM. m, el and vm are scratch arrays
+ * of PAGE_MAX_MEMBERS, VARIANTS_MAX and PAGE_MAX_MEMBERS members. */
+static int
+vrec_read(const struct hub_sync_rec *rec, struct vrec *v, struct hub_jscan_member *m,
+          struct hub_jscan_member *el, struct hub_jscan_member *vm, struct hub_error *err)
+{
+    const struct hub_jscan_member *vs;
+    struct hub_error               serr;
+    char                           buf[16];
+    size_t                         n = 0, ne = 0, nvm, j;
+    int                            rc;
+
+    memset(v, 0, sizeof(*v));
+    if (hub_jscan_object(rec->json, rec->json_len, HUB_JSON_MAX_DEPTH, m, PAGE_MAX_MEMBERS, &n,
+                         &serr) < 0)
+        return 0;                  /* cannot happen: hub_sync_page_add checked it */
+    vs = hub_jscan_find(m, n, "variants");
+    if (vs == NULL || vs->type != HUB_JSCAN_ARRAY)
+        return 0;
+    rc = hub_jscan_array(vs->val, vs->val_len, HUB_JSON_MAX_DEPTH, el, VARIANTS_MAX, &ne, &serr);
+    if (rc == HUB_E_LIMIT)
+        ne = VARIANTS_MAX;         /* the first VARIANTS_MAX only */
+    else if (rc < 0)
+        return 0;
+    v->has = 1;
+    v->title = member_dup(m, n, "title");
+    snprintf(v->cur, sizeof(v->cur), "XXX");
+    if (member_str(m, n, "currency", buf, sizeof(buf)) == 0 && strlen(buf) == 3)
+        memcpy(v->cur, buf, 4);
+    snprintf(v->status, sizeof(v->status), "active");
+    if (member_str(m, n, "status", buf, sizeof(buf)) == 0 &&
+        (strcmp(buf, "draft") == 0 || strcmp(buf, "archived") == 0))
+        snprintf(v->status, sizeof(v->status), "%s", buf);
+    v->ext = calloc(ne + 1, sizeof(*v->ext));
+    v->sku = calloc(ne + 1, sizeof(*v->sku));
+    v->text = calloc(ne + 1, sizeof(*v->text));
+    v->len = calloc(ne + 1, sizeof(*v->len));
+    if (v->ext == NULL || v->sku == NULL || v->text == NULL || v->len == NULL) {
+        vrec_free(v);
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    }
+    for (j = 0; j < ne; j++) {
+        char *ext;
+
+        if (el[j].type != HUB_JSCAN_OBJECT ||
+            hub_jscan_object(el[j].val, el[j].val_len, HUB_JSON_MAX_DEPTH, vm, PAGE_MAX_MEMBERS,
+                             &nvm, &serr) < 0)
+            continue;
+        ext = member_dup(vm, nvm, "external_id");
+        if (ext == NULL)
+            continue;
+        v->ext[v->n] = ext;
+        v->sku[v->n] = member_dup(vm, nvm, "sku");
+        v->text[v->n] = el[j].val;
+        v->len[v->n] = el[j].val_len;
+        v->n++;
+    }
+    return 0;
+}
+
 static int
 apply_variants(struct hub_db *db, const char *ids, const char *org, struct hub_sync_page *page,
                const struct classified *cls, size_t from, size_t to, struct hub_error *err)
 {
-    struct hub_buf exts, batch, parents, keep;
-    json_object  **docs = NULL;
-    size_t         i, j, nv = 0, k;
-    int64_t       *vids = NULL, *newids = NULL;
-    PGresult      *res = NULL;
-    size_t         nnew = 0;
-    int            rc = 0;
+    struct hub_buf           exts, batch, parents, keep;
+    struct vrec             *docs = NULL;
+    struct hub_jscan_member *m = NULL, *el = NULL, *vm = NULL;
+    size_t                   i, j, nv = 0, k;
+    int64_t                 *vids = NULL, *newids = NULL;
+    PGresult                *res = NULL;
+    size_t                   nnew = 0;
+    int                      rc = 0;
 
     hub_buf_init(&exts, HUB_SYNC_PAGE_MAX_BYTES);
     hub_buf_init(&batch, HUB_SYNC_PAGE_MAX_BYTES);
     hub_buf_init(&parents, 1 << 20);
     hub_buf_init(&keep, 4 << 20);
     docs = calloc(page->n, sizeof(*docs));
-    if (docs == NULL) {
+    m = malloc(PAGE_MAX_MEMBERS * sizeof(*m));
+    vm = malloc(PAGE_MAX_MEMBERS * sizeof(*vm));
+    el = malloc(VARIANTS_MAX * sizeof(*el));
+    if (docs == NULL || m == NULL || vm == NULL || el == NULL) {
         rc = hub_error_set(err, HUB_E_NOMEM, "out of memory");
         goto out;
     }
     hub_buf_puts(&exts, "[");
     hub_buf_puts(&parents, "[");
     for (i = from; i < to; i++) {
-        json_object *vs;
-
         if (cls[i].action != ACT_NEW && cls[i].action != ACT_UPDATE)
             continue;
-        docs[i] = json_tokener_parse(page->recs[i].json);
+        rc = vrec_read(&page->recs[i], &docs[i], m, el, vm, err);
+        if (rc < 0)
+            goto out;
         hub_buf_printf(&parents, "%s\"%" PRId64 "\"", parents.len > 1 ? "," : "",
                        cls[i].internal_id);
-        if (docs[i] == NULL || !json_object_object_get_ex(docs[i], "variants", &vs) ||
-            !json_object_is_type(vs, json_type_array))
-            continue;
-        for (j = 0; j < json_object_array_length(vs) && j < 2000; j++) {
-            json_object *v = json_object_array_get_idx(vs, j), *e;
+        for (j = 0; j < docs[i].n; j++) {
+            const char *skus = docs[i].sku[j] != NULL ? docs[i].sku[j] : "";
 
-            json_object *sku;
-            const char  *skus = "";
-
-            if (!json_object_object_get_ex(v, "external_id", &e) ||
-                !json_object_is_type(e, json_type_string))
-                continue;
-            if (json_object_object_get_ex(v, "sku", &sku) &&
-                json_object_is_type(sku, json_type_string))
-                skus = json_object_get_string(sku);
             hub_buf_puts(&exts, nv ? ",{\"ext\":" : "{\"ext\":");
-            hub_buf_json_str(&exts, json_object_get_string(e),
-                             (size_t)json_object_get_string_len(e));
+            hub_buf_json_str(&exts, docs[i].ext[j], strlen(docs[i].ext[j]));
             hub_buf_puts(&exts, ",\"sku\":");
             hub_buf_json_str(&exts, skus, strlen(skus));
             /* Only a product Simplix already had can have children to match by SKU. */
@@ -698,46 +826,21 @@ apply_variants(struct hub_db *db, const char *ids, const char *org, struct hub_s
     hub_buf_puts(&batch, "[");
     hub_buf_puts(&keep, "[");
     for (i = from, k = 0, nnew = 0; i < to; i++) {
-        json_object *vs, *o;
-        const char  *title = "", *cur = "XXX", *status = "active";
+        const char *title = docs[i].title != NULL ? docs[i].title : "";
 
-        if (docs[i] == NULL || (cls[i].action != ACT_NEW && cls[i].action != ACT_UPDATE) ||
-            !json_object_object_get_ex(docs[i], "variants", &vs) ||
-            !json_object_is_type(vs, json_type_array))
-            continue;
-        if (json_object_object_get_ex(docs[i], "title", &o) && json_object_is_type(o, json_type_string))
-            title = json_object_get_string(o);
-        if (json_object_object_get_ex(docs[i], "currency", &o) && json_object_is_type(o, json_type_string))
-            cur = json_object_get_string(o);
-        if (json_object_object_get_ex(docs[i], "status", &o) && json_object_is_type(o, json_type_string))
-            status = json_object_get_string(o);
-        if (strcmp(status, "active") != 0 && strcmp(status, "draft") != 0 &&
-            strcmp(status, "archived") != 0)
-            status = "active";
-        if (strlen(cur) != 3)
-            cur = "XXX";
-        for (j = 0; j < json_object_array_length(vs) && j < 2000; j++) {
-            json_object *v = json_object_array_get_idx(vs, j), *e;
-            int64_t      vid;
-            const char  *vt;
-            size_t       vlen;
+        for (j = 0; j < docs[i].n; j++) {
+            int64_t vid = vids[k] != 0 ? vids[k] : newids[nnew++];
 
-            if (!json_object_object_get_ex(v, "external_id", &e) ||
-                !json_object_is_type(e, json_type_string))
-                continue;
-            vid = vids[k] != 0 ? vids[k] : newids[nnew++];
             k++;
-            vt = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN, &vlen);
             hub_buf_printf(&batch, "%s{\"i\":%" PRId64 ",\"p\":%" PRId64 ",\"u\":%" PRId64
                            ",\"h\":\"\",\"c\":\"%s\",\"s\":\"%s\",\"e\":",
                            batch.len > 1 ? "," : "", vid, cls[i].internal_id,
-                           page->recs[i].upd_ms, cur, status);
-            hub_buf_json_str(&batch, json_object_get_string(e),
-                             (size_t)json_object_get_string_len(e));
+                           page->recs[i].upd_ms, docs[i].cur, docs[i].status);
+            hub_buf_json_str(&batch, docs[i].ext[j], strlen(docs[i].ext[j]));
             hub_buf_puts(&batch, ",\"t\":");
             hub_buf_json_str(&batch, title, strlen(title));
             hub_buf_puts(&batch, ",\"r\":");
-            hub_buf_append(&batch, vt, vlen);
+            hub_buf_append(&batch, docs[i].text[j], docs[i].len[j]);
             hub_buf_puts(&batch, "}");
             hub_buf_printf(&keep, "%s\"%" PRId64 "\"", keep.len > 1 ? "," : "", vid);
         }
@@ -761,9 +864,12 @@ out:
     PQclear(res);
     if (docs != NULL) {
         for (i = 0; i < page->n; i++)
-            json_object_put(docs[i]);
+            vrec_free(&docs[i]);
     }
     free(docs);
+    free(m);
+    free(vm);
+    free(el);
     free(vids);
     free(newids);
     hub_buf_free(&exts);

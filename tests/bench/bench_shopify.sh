@@ -56,7 +56,8 @@ esac
 T0=$(now)
 "$SBX" --shopify-port 0 --ready-file "$TMP/sandbox.json" --seed 9 "${SBX_ARGS[@]}" \
     >"$TMP/sandbox.log" 2>&1 &
-PIDS+=("$!")
+SBX_PID=$!
+PIDS+=("$SBX_PID")
 wait_file "$TMP/sandbox.json" || { echo "sandbox did not start"; exit 1; }
 printf 'sandbox ready in %.1f s\n' "$(calc "$(now) - $T0")"
 SB=$(grep -o '"shopify":"http[^"]*"' "$TMP/sandbox.json" | head -1 | cut -d'"' -f4)
@@ -86,15 +87,24 @@ rss_watch &
 WATCH=$!
 PIDS+=("$WATCH")
 
-run() {     # run ENTITY -> prints the figures of one full import
-    local t0 t1 n
+# CPU seconds used so far: by one process (its utime + stime), or by the whole box (busy time).
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_box() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }
+
+run() {     # run ENTITY -> prints the figures of one full import, and where the CPU went
+    local t0 t1 n h0 s0 b0 h1 s1 b1
+    h0=$(cpu_of "$HUB_PID"); s0=$(cpu_of "$SBX_PID"); b0=$(cpu_box)
     t0=$(now)
     "$HUB" sync start "$ID" --entity "$1" --mode full --wait 3600 >"$TMP/run_$1.log" 2>&1 ||
         { echo "  $1: run failed"; tail -3 "$TMP/run_$1.log"; return 1; }
     t1=$(now)
+    h1=$(cpu_of "$HUB_PID"); s1=$(cpu_of "$SBX_PID"); b1=$(cpu_box)
     n=$(sql "SELECT processed FROM integration_sync_logs WHERE integration_id = $ID AND entity = '$1' ORDER BY id DESC LIMIT 1")
     printf '  %-9s %7d records in %6.1f s: %6.0f records/s (records and mappings committed)\n' \
         "$1" "$n" "$(calc "$t1 - $t0")" "$(calc "$n / ($t1 - $t0)")"
+    printf '            CPU: hub %.1f s, sandbox %.1f s, PostgreSQL and the rest %.1f s, of %.1f s x %d cores (%.0f us of CPU per record)\n' \
+        "$(calc "$h1 - $h0")" "$(calc "$s1 - $s0")" "$(calc "($b1 - $b0) - ($h1 - $h0) - ($s1 - $s0)")" \
+        "$(calc "$t1 - $t0")" "$(nproc)" "$(calc "($b1 - $b0) * 1000000 / ($n > 0 ? $n : 1)")"
     calc "$t1 - $t0" >"$TMP/elapsed_$1"
 }
 
