@@ -63,7 +63,7 @@ static const char usage_serve[] =
     "  -p, --plugins DIR       folder of connector .so files        [SX_PLUGIN_DIR]\n"
     "  -u, --public-url URL    URL platforms use to reach this hub  [SX_PUBLIC_URL]\n"
     "  -k, --master-key FILE   master key file for secrets          [SX_MASTER_KEY_FILE]\n"
-    "  -w, --workers N         worker threads (0 = serve HTTP only) [SX_WORKERS]\n"
+    "  -w, --workers N         worker threads (0 = serve, run no jobs) [SX_WORKERS]\n"
     "  -r, --ready-file FILE   write {\"url\":...,\"pid\":...} once listening [SX_READY_FILE]\n"
     "      --log-level LEVEL   error | warn | info | debug          [SX_LOG_LEVEL]\n"
     "      --log-format FMT    json | text                          [SX_LOG_FORMAT]\n"

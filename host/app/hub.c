@@ -364,34 +364,37 @@ hub_run(struct hub *hub, struct hub_error *err)
     if (hub->cfg.public_url[0] == '\0')
         snprintf(hub->cfg.public_url, sizeof(hub->cfg.public_url), "%s", hub->url);
 
-    /* Workers start only once the port is ours: a hub that cannot serve takes no jobs. */
-    if (hub->cfg.workers > 0) {
-        struct hub_sync_opts sopts;
+    /* The sync runtime and the webhook receiver serve on every hub; workers (the job queue)
+     * only where workers > 0, and only once the port is ours: a hub that cannot serve takes no
+     * jobs. A hub with 0 workers receives webhooks and answers the API and OAuth callbacks;
+     * the hubs with workers process what it stores. */
+    {
+        struct hub_sync_opts    sopts;
+        struct hub_webhook_opts wo;
 
-        memset(&wcfg, 0, sizeof(wcfg));
-        wcfg.conninfo = hub->cfg.database_url;
-        wcfg.threads = hub->cfg.workers;
-        wcfg.lease_ms = hub->cfg.job_lease_ms;
-        wcfg.reap_interval_ms = hub->cfg.job_lease_ms / 3 > 5000 ? 5000 :
-                                hub->cfg.job_lease_ms / 3;
         memset(&sopts, 0, sizeof(sopts));
         sopts.conninfo = hub->cfg.database_url;
         sopts.plugins = &hub->plugins;
         sopts.keys = &hub->keys;
         sopts.public_url = hub->cfg.public_url[0] ? hub->cfg.public_url : NULL;
         rc = hub_sync_new(&sopts, &hub->sync, err);
-        if (rc == 0)
+        if (rc == 0 && hub->cfg.workers > 0) {
+            memset(&wcfg, 0, sizeof(wcfg));
+            wcfg.conninfo = hub->cfg.database_url;
+            wcfg.threads = hub->cfg.workers;
+            wcfg.lease_ms = hub->cfg.job_lease_ms;
+            wcfg.reap_interval_ms = hub->cfg.job_lease_ms / 3 > 5000 ? 5000 :
+                                    hub->cfg.job_lease_ms / 3;
             rc = hub_worker_pool_create(&wcfg, &hub->workers, err);
-        if (rc == 0)
-            rc = hub_worker_register_flags(hub->workers, HUB_JOB_SELFTEST, job_selftest, hub,
-                                           HUB_WORKER_TX);
-        if (rc == 0)
-            rc = hub_sync_register(hub->sync, hub->workers, err);
+            if (rc == 0)
+                rc = hub_worker_register_flags(hub->workers, HUB_JOB_SELFTEST, job_selftest,
+                                               hub, HUB_WORKER_TX);
+            if (rc == 0)
+                rc = hub_sync_register(hub->sync, hub->workers, err);
+        }
         if (rc == 0) {
             /* Webhooks: verified on the loop, stored by a group-committing writer before the
-             * 200, processed by the "webhook.process" jobs of this pool. */
-            struct hub_webhook_opts wo;
-
+             * 200, processed by "webhook.process" jobs (this hub's pool, or another hub's). */
             memset(&wo, 0, sizeof(wo));
             wo.base = hub->base;
             wo.http = hub->http;
@@ -402,10 +405,10 @@ hub_run(struct hub *hub, struct hub_error *err)
             wo.public_url = hub->cfg.public_url[0] ? hub->cfg.public_url : hub->url;
             wo.max_body = hub->cfg.max_body_bytes;
             rc = hub_webhook_start(&wo, &hub->webhook, err);
-            if (rc == 0)
+            if (rc == 0 && hub->workers != NULL)
                 rc = hub_webhook_register_jobs(hub->webhook, hub->workers, err);
         }
-        if (rc == 0)
+        if (rc == 0 && hub->workers != NULL)
             rc = hub_worker_pool_start(hub->workers, err);
         if (rc < 0)
             goto out;

@@ -13,7 +13,8 @@
 # SX_BENCH_LAT_RUNS=N repeats step 2 N times (default 1; 0 skips it), one line per run; its
 # spread from run to run is wide on a small box. SX_BENCH_NO_CEILING=1 skips step 1 (for A/B
 # runs of two builds; the ratio to the ceiling is then not printed). SX_BENCH_CONNS="64" picks
-# the connection counts of step 3.
+# the connection counts of step 3. SX_BENCH_WORKERS=0 runs a receive-only hub (no processing
+# on the box: the acknowledgement path alone; events stay PENDING).
 #
 # Database: a private one from TEST_DATABASE_URL, dropped at the end. Every process it starts is
 # stopped by its pid.
@@ -57,7 +58,7 @@ done
 
 PORT=$(( 20000 + RANDOM % 12000 ))
 export SX_PUBLIC_URL=http://127.0.0.1:$PORT
-"$HUB" serve --listen "127.0.0.1:$PORT" --ready-file "$TMP/hub.json" --workers 2 >"$TMP/hub.log" 2>&1 &
+"$HUB" serve --listen "127.0.0.1:$PORT" --ready-file "$TMP/hub.json" --workers "${SX_BENCH_WORKERS:-2}" >"$TMP/hub.log" 2>&1 &
 PIDS+=("$!")
 wait_file "$TMP/hub.json" || { echo "hub did not start"; cat "$TMP/hub.log"; exit 1; }
 ORG=$("$HUB" org create Bench)
