@@ -49,6 +49,20 @@ health_check_once(struct hub *hub, struct hub_db *db)
             atomic_store(&hub->queue_depth, st.queued);
             atomic_store(&hub->queue_oldest_s, st.oldest_queued_ms / 1000);
         }
+        /* The webhook backlog, whichever hub stored or processes it: it must be visible
+         * most when no processing runs at all. */
+        {
+            PGresult *res = NULL;
+
+            if (hub_db_query(db, "SELECT count(*), coalesce(extract(epoch FROM now() - "
+                             "min(received_at))::bigint, 0) FROM integration_webhook_events "
+                             "WHERE status = 'PENDING'", 0, NULL, &res, &err) == 0 &&
+                PQntuples(res) == 1) {
+                atomic_store(&hub->wh_pending, atoll(PQgetvalue(res, 0, 0)));
+                atomic_store(&hub->wh_oldest_s, atoll(PQgetvalue(res, 0, 1)));
+            }
+            PQclear(res);
+        }
     } else {
         if (atomic_exchange(&hub->db_ok, 0) == 1)
             hub_log_error("health", "database check failed: %s", err.msg);
@@ -142,8 +156,10 @@ h_healthz(struct hub_http_ctx *ctx, void *arg)
         pthread_mutex_unlock(&hub->health_lock);
     }
     hub_buf_printf(&b, "},\"queue\":{\"queued\":%lld,\"oldest_queued_s\":%lld},"
+                   "\"webhooks\":{\"pending\":%lld,\"oldest_pending_s\":%lld},"
                    "\"workers\":%d,\"plugins\":[",
                    atomic_load(&hub->queue_depth), atomic_load(&hub->queue_oldest_s),
+                   atomic_load(&hub->wh_pending), atomic_load(&hub->wh_oldest_s),
                    hub->cfg.workers);
     pl.b = &b;
     pl.n = 0;
@@ -172,6 +188,12 @@ h_metrics(struct hub_http_ctx *ctx, void *arg)
     hub_metric_set(hub_metric_get(HUB_METRIC_GAUGE, "simplix_queue_oldest_seconds", "",
                                   "Age of the oldest queued job"),
                    atomic_load(&hub->queue_oldest_s));
+    hub_metric_set(hub_metric_get(HUB_METRIC_GAUGE, "simplix_webhook_pending_events", "",
+                                  "Webhook events waiting to be processed (all hubs)"),
+                   atomic_load(&hub->wh_pending));
+    hub_metric_set(hub_metric_get(HUB_METRIC_GAUGE, "simplix_webhook_oldest_pending_seconds",
+                                  "", "Age of the oldest webhook event waiting to be processed"),
+                   atomic_load(&hub->wh_oldest_s));
     hub_metric_set(hub_metric_get(HUB_METRIC_GAUGE, "simplix_plugins_loaded", "",
                                   "Connector plugins loaded"), (long long)hub->plugins.n);
     if (hub->workers != NULL) {

@@ -54,6 +54,8 @@ struct hub {
     atomic_llong               db_checked_ms;
     atomic_llong               queue_depth;
     atomic_llong               queue_oldest_s;
+    atomic_llong               wh_pending;      /* webhook events PENDING (all hubs) */
+    atomic_llong               wh_oldest_s;     /* age of the oldest, seconds */
     char                       db_error[HUB_ERROR_MAX]; /* guarded by health_lock */
     pthread_mutex_t            health_lock;
     atomic_int                 stopping;

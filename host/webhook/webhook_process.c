@@ -661,13 +661,6 @@ hub_webhook_process_job(const struct hub_webhook_proc_cfg *cfg, struct hub_db *d
     hub_instance_close(inst);
     if (rc > 0)                    /* more to do: let another run continue */
         rc = hub_webhook_enqueue(db, integration_id, 0, err);
-    if (rc == 0 && hub_db_query(db, "SELECT count(*) FROM integration_webhook_events"
-                                " WHERE status = 'PENDING'", 0, NULL, &res, NULL) == 0) {
-        hub_metric_set(hub_metric_get(HUB_METRIC_GAUGE, "simplix_webhook_pending_events", "",
-                                      "Webhook events waiting to be processed"),
-                       atoll(PQgetvalue(res, 0, 0)));
-        PQclear(res);
-    }
     return rc;
 }
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# A front hub (--workers 0) and a worker hub on one database. The front receives, verifies and
+# stores signed Shopify deliveries and answers 200, runs no jobs, and shows the backlog in
+# /healthz and /metrics; it also serves the admin API and the OAuth callback route. When a hub
+# with workers starts, it processes what the front stored, and the backlog shown by the front
+# falls to 0.
+#
+#   test_front_hub.sh BUILD_DIR
+#
+# Needs TEST_DATABASE_URL and psql; skips (77) without them unless SX_REQUIRE_ALL=1. Every
+# process it starts is stopped by its pid; its database is dropped.
+set -uo pipefail
+
+BUILD=${1:?usage: test_front_hub.sh BUILD_DIR}
+HUB=$BUILD/bin/simplix-hub
+GEN=$BUILD/bin/bench_webhook
+. "$(dirname "$0")/lib.sh"
+e2e_init front_hub
+[ -x "$HUB" ] && [ -x "$GEN" ] && [ -f "$BUILD/plugins/shopify.so" ] || skip "hub, bench_webhook or shopify.so not built"
+
+e2e_db
+FRONT=$(free_port)
+export SX_PUBLIC_URL=http://127.0.0.1:$FRONT
+ORG=$("$HUB" org create FrontTest)
+ID=$("$HUB" integrations create --org "$ORG" --platform shopify --name FrontTest \
+     --config '{"shop_domain":"front-shop.myshopify.com","base_url":"http://127.0.0.1:9","client_id":"front"}' \
+     --secret client_secret=front-secret --secret webhook_secret=front-secret) || exit 1
+
+"$HUB" serve --listen "127.0.0.1:$FRONT" --ready-file "$TMP/front.json" --workers 0 \
+    >"$TMP/front.log" 2>&1 &
+HUB_PID=$!
+wait_file "$TMP/front.json" 400 || { echo "front hub did not start"; cat "$TMP/front.log"; exit 1; }
+
+"$GEN" post --url "http://127.0.0.1:$FRONT/api/webhooks/shopify/$ID" --secret front-secret \
+    --conns 4 --seconds 60 --body-bytes 1000 --total 200 --log "$TMP/acked.txt" >"$TMP/gen.out" 2>&1
+check "the front acknowledged every delivery" "$?" 0
+check "distinct deliveries acknowledged" "$(sort -u "$TMP/acked.txt" | wc -l)" 200
+check "stored" "$(sql "SELECT count(*) FROM integration_webhook_events WHERE integration_id = $ID")" 200
+check "a forged delivery is refused by the front" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Shopify-Hmac-Sha256: AAAA' -H 'X-Shopify-Topic: customers/update' -H 'X-Shopify-Webhook-Id: forged-1' -H 'Content-Type: application/json' -d '{"id":1}' "http://127.0.0.1:$FRONT/api/webhooks/shopify/$ID")" 401
+sleep 1
+check "nothing processed without a hub with workers" "$(sql "SELECT count(*) FROM integration_webhook_events WHERE integration_id = $ID AND status <> 'PENDING'")" 0
+check "and no job was taken" "$(sql "SELECT count(*) FROM jobs WHERE status <> 'queued'")" 0
+
+# The backlog, in /healthz (from the health check, every 2 s) and /metrics.
+for i in $(seq 1 100); do
+    H=$(curl -s "http://127.0.0.1:$FRONT/healthz")
+    echo "$H" | grep -q '"webhooks":{"pending":200,' && break
+    sleep 0.1
+done
+check "/healthz shows the 200 pending" "$(echo "$H" | grep -o '"webhooks":{"pending":[0-9]*' | cut -d: -f3)" 200
+check "/healthz shows their age" "$(echo "$H" | grep -o '"oldest_pending_s":[0-9]*' | cut -d: -f2 | grep -c '^[0-9]')" 1
+M=$(curl -s "http://127.0.0.1:$FRONT/metrics")
+check "/metrics simplix_webhook_pending_events" "$(echo "$M" | grep '^simplix_webhook_pending_events ' | cut -d' ' -f2)" 200
+check "/metrics simplix_webhook_oldest_pending_seconds" "$(echo "$M" | grep -c '^simplix_webhook_oldest_pending_seconds [0-9]')" 1
+check "the front serves the OAuth callback route" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FRONT/oauth/callback")" 400
+check "the front serves the admin API" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FRONT/api/v1/integrations")" 401
+
+# A hub with workers on the same database processes everything the front stored.
+WORKER=$(free_port)
+"$HUB" serve --listen "127.0.0.1:$WORKER" --ready-file "$TMP/worker.json" --workers 2 \
+    >"$TMP/worker.log" 2>&1 &
+PIDS+=("$!")
+wait_file "$TMP/worker.json" 400 || { echo "worker hub did not start"; cat "$TMP/worker.log"; exit 1; }
+for i in $(seq 1 300); do
+    [ "$(sql "SELECT count(*) FROM integration_webhook_events WHERE integration_id = $ID AND status = 'PROCESSED'")" = 200 ] && break
+    sleep 0.1
+done
+check "the worker hub processed them" "$(sql "SELECT count(*) FROM integration_webhook_events WHERE integration_id = $ID AND status = 'PROCESSED'")" 200
+check "one company per customer" "$(sql "SELECT count(*) FROM companies WHERE organization_id = $ORG")" "$(sql "SELECT count(*) FROM integration_mappings WHERE integration_id = $ID AND entity = 'customer'")"
+for i in $(seq 1 100); do
+    H=$(curl -s "http://127.0.0.1:$FRONT/healthz")
+    echo "$H" | grep -q '"webhooks":{"pending":0,' && break
+    sleep 0.1
+done
+check "the front's /healthz shows the backlog gone" "$(echo "$H" | grep -o '"webhooks":{"pending":[0-9]*' | cut -d: -f3)" 0
+
+echo "RESULT: $PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
