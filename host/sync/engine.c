@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -759,6 +760,10 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
                          &cur->details, err);
         if (rc < 0)
             goto out;            /* the database failed: the job retries, the page again */
+        /* A page's trees and buffers were freed in the fetching thread's malloc arena and in
+         * this one; give the free pages of every arena back now, or each arena keeps its own
+         * high-water mark and the hub's resident size grows with the number of arenas. */
+        malloc_trim(0);
         /* Tables that an import fills fast keep stale statistics until autovacuum catches
          * up, and the planner then picks the wrong mapping index for per-line lookups:
          * refresh them early in a run and every 40 pages. */
