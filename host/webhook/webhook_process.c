@@ -299,6 +299,21 @@ claim_lock(struct hub_db *db, const char *idbuf, int take, struct hub_error *err
                         1, p, NULL, err);
 }
 
+/* Release the claim lock after a failure. It belongs to the session, not the transaction: a
+ * session that cannot even say unlock is ended, which releases it (the next query reconnects). */
+static void
+claim_release(struct hub_db *db, const char *idbuf)
+{
+    struct hub_error e;
+
+    if (claim_lock(db, idbuf, 0, &e) < 0) {
+        hub_log(HUB_LOG_WARN, "webhook", "integration %s: cannot release the claim lock (%s); "
+                "reconnecting", idbuf, e.msg);
+        hub_db_close(db);
+        (void)hub_db_ensure(db, &e);
+    }
+}
+
 /* FNV-1a of (integration, entity, external id): the record's lock key. A collision only
  * serializes two unrelated records. */
 static uint32_t
@@ -606,7 +621,7 @@ process_batch(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
 rollback:
     hub_db_rollback(db);
     if (claimed)                /* the claim lock is the session's: it outlives the rollback */
-        claim_lock(db, idbuf, 0, NULL);
+        claim_release(db, idbuf);
 out:
     for (i = 0; ev != NULL && i < n; i++)
         changes_free(ev[i].c);
