@@ -10,6 +10,10 @@
  *       --total N instead posts exactly deliveries k-0 .. k-(N-1) (customer k % 500 at
  *       version k) and every tenth of them again, each retried until it gets a 200 (through
  *       hub restarts), logging each acknowledged event id to --log FILE; for kill tests.
+ *       With --total: --keys K spreads them over K customers instead of 500, and
+ *       --same-time gives every version the same updated_at, so that only the order in which
+ *       the hub applies them decides which version a customer ends with (with --conns 1 the
+ *       deliveries arrive in k order: the last version of each customer must win).
  *
  *   bench_webhook raw --db URL [--conns N] [--seconds T] [--body-bytes B] [--batch K]
  *       Inserts rows shaped like a stored delivery into a scratch table, K rows per durable
@@ -52,6 +56,8 @@ static int         g_conns = 1;
 static unsigned    g_run;
 static const char *g_topic = "customers/update";
 static long        g_total;           /* --total: exactly these deliveries, each until a 200 */
+static long        g_keys = 500;      /* --keys: customers the --total deliveries update */
+static int         g_same_time;       /* --same-time: one updated_at for every version */
 static FILE       *g_log;             /* --log: the event id of every 200, one per line */
 static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_long g_next;
@@ -182,7 +188,7 @@ make_body(unsigned run, int thread, long i, size_t *len)
     if (g_total > 0) {
         /* Delivery k updates customer k % 500 to version k; updated_at grows with k, so the
          * final state of each customer is its highest k whatever the order of arrival. */
-        time_t    at = (time_t)1793491200 + (time_t)i;       /* 2026-11-01T00:00:00Z + k s */
+        time_t    at = (time_t)1793491200 + (g_same_time ? 0 : (time_t)i); /* 2026-11-01 + k s */
         struct tm tm;
         char      ts[32];
 
@@ -191,7 +197,7 @@ make_body(unsigned run, int thread, long i, size_t *len)
         n = snprintf(b, 1024,
                      "{\"id\":%ld,\"email\":\"kill%ld@example.com\",\"first_name\":\"Kill\","
                      "\"last_name\":\"V%ld\",\"updated_at\":\"%s\",\"note\":\"",
-                     7000000000L + i % 500, i % 500, i, ts);
+                     7000000000L + i % g_keys, i % g_keys, i, ts);
     } else if (strcmp(g_topic, "orders/create") == 0)
         n = snprintf(b, 1024,
                      "{\"id\":%ld,\"name\":\"#B%u-%d-%ld\",\"currency\":\"EUR\","
@@ -405,7 +411,7 @@ usage(void)
     fprintf(stderr,
             "usage: bench_webhook post --url http://127.0.0.1:PORT/api/webhooks/shopify/ID "
             "--secret S [--conns N] [--seconds T] [--body-bytes B] [--rate R] [--topic T]\n"
-            "                     [--total N --log FILE]\n"
+            "                     [--total N --log FILE [--keys K] [--same-time]]\n"
             "       bench_webhook raw --db URL [--conns N] [--seconds T] [--body-bytes B] "
             "[--batch K]\n");
 }
@@ -431,6 +437,10 @@ main(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+        if (strcmp(a, "--same-time") == 0) {
+            g_same_time = 1;
+            continue;
+        }
         if (v == NULL) {
             usage();
             return 2;
@@ -456,6 +466,8 @@ main(int argc, char **argv)
             g_rate = atof(v);
         else if (strcmp(a, "--total") == 0)
             g_total = atol(v);
+        else if (strcmp(a, "--keys") == 0)
+            g_keys = atol(v);
         else if (strcmp(a, "--log") == 0) {
             if ((g_log = fopen(v, "a")) == NULL) {
                 perror(v);
@@ -473,6 +485,10 @@ main(int argc, char **argv)
             return 2;
         }
         i++;
+    }
+    if (g_keys < 1 || g_keys > 100000000L) {
+        fprintf(stderr, "bench_webhook: --keys 1..100000000\n");
+        return 2;
     }
     if (g_conns < 1 || g_conns > MAX_CONNS || g_seconds <= 0 || g_body_bytes < 0 ||
         g_body_bytes > 1 << 20 || g_batch < 1 || g_batch > 10000) {
