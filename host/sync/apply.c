@@ -1024,6 +1024,82 @@ out:
     return rc;
 }
 
+/* ---- record locks ------------------------------------------------------------------------ */
+
+/* FNV-1a of (integration, entity name, external id). A collision only serializes two
+ * unrelated records. */
+static uint32_t
+record_key(int64_t integration_id, const char *entity, const char *ext)
+{
+    uint32_t h = 2166136261u;
+    uint64_t v = (uint64_t)integration_id;
+    int      i;
+
+    for (i = 0; i < 8; i++, v >>= 8) {
+        h ^= (uint32_t)(v & 0xff);
+        h *= 16777619u;
+    }
+    for (; *entity != '\0'; entity++) {
+        h ^= (unsigned char)*entity;
+        h *= 16777619u;
+    }
+    h ^= 0xff;                          /* separator: ("ab", "c") differs from ("a", "bc") */
+    h *= 16777619u;
+    for (; *ext != '\0'; ext++) {
+        h ^= (unsigned char)*ext;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int
+hub_sync_lock_records(struct hub_db *db, int64_t integration_id, const char *const *entities,
+                      struct hub_sync_page *const *pages, size_t n_pages, struct hub_error *err)
+{
+    struct hub_buf b;
+    const char    *p[1];
+    uint32_t      *k;
+    size_t         total = 0, m = 0, i, j;
+    int            rc;
+
+    for (i = 0; i < n_pages; i++)
+        total += pages[i] != NULL ? pages[i]->n : 0;
+    if (total == 0)
+        return 0;
+    k = malloc(total * sizeof(*k));
+    if (k == NULL)
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    for (i = 0; i < n_pages; i++) {
+        for (j = 0; pages[i] != NULL && j < pages[i]->n; j++)
+            k[m++] = record_key(integration_id, entities[i], pages[i]->recs[j].ext);
+    }
+    qsort(k, m, sizeof(*k), cmp_u32);
+    hub_buf_init(&b, 16 * (m + 1));
+    hub_buf_puts(&b, "{");
+    for (i = 0; i < m; i++) {
+        if (i > 0 && k[i] == k[i - 1])
+            continue;
+        hub_buf_printf(&b, "%s%d", b.len > 1 ? "," : "", (int32_t)k[i]);
+    }
+    hub_buf_puts(&b, "}");
+    free(k);
+    if (b.data == NULL)
+        return hub_error_set(err, HUB_E_NOMEM, "out of memory");
+    p[0] = b.data;
+    rc = hub_db_query(db, "SELECT count(pg_advisory_xact_lock(" HUB_SYNC_RECORD_LOCK_CLASS
+                      ", k)) FROM unnest($1::int[]) AS k", 1, p, NULL, err);
+    hub_buf_free(&b);
+    return rc;
+}
+
 int
 hub_sync_apply_page(struct hub_db *db, int64_t integration_id, int64_t organization_id,
                     const char *entity, struct hub_sync_page *page,
@@ -1048,6 +1124,18 @@ hub_sync_apply_page(struct hub_db *db, int64_t integration_id, int64_t organizat
         return 0;
     snprintf(ids, sizeof(ids), "%" PRId64, integration_id);
     snprintf(org, sizeof(org), "%" PRId64, organization_id);
+    /* Whoever else applies one of these records (another import, a webhook batch, a sweep)
+     * waits, and this page's classification below sees what it committed: never two creations
+     * of one record. A caller that took the locks already (webhook batches) takes them again
+     * for free. */
+    {
+        struct hub_sync_page *pg[1] = { page };
+        const char           *en[1] = { entity };
+
+        rc = hub_sync_lock_records(db, integration_id, en, pg, 1, err);
+        if (rc < 0)
+            return rc;
+    }
 
     /* A record repeated within a page: the last copy wins, the others are skipped. */
     for (i = 0; i < page->n; i++) {

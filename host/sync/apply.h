@@ -19,6 +19,11 @@
  *   - otherwise                                -> updated
  * A page whose set-based statements fail is retried record by record (each in a savepoint), so
  * one bad record is logged with its external id and reason and the others still land.
+ *
+ * Concurrency: a page first takes the advisory lock of each of its records (see
+ * hub_sync_lock_records), so an import page, a webhook batch and a sweep that carry the same
+ * record apply it one after the other, and the later one classifies it against the mapping
+ * the earlier one committed (without it, two transactions could both create it).
  */
 #ifndef HUB_SYNC_APPLY_H
 #define HUB_SYNC_APPLY_H
@@ -80,6 +85,18 @@ int  hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len,
  */
 int  hub_sync_page_copy_rec(struct hub_sync_page *page, const struct hub_sync_rec *rec,
                             struct hub_error *err);
+
+/*
+ * The transaction-level advisory lock (HUB_SYNC_RECORD_LOCK_CLASS, hash of integration,
+ * entity, external id) of every record of pages[0..n_pages) (entities[i] names page i), taken
+ * in ascending order in one statement, so that takers never wait on each other in a cycle.
+ * hub_sync_apply_page() takes the locks of its page itself; the webhook processing takes
+ * them earlier, while it claims a batch, to keep order of arrival per record. 0 or HUB_E_DB.
+ */
+#define HUB_SYNC_RECORD_LOCK_CLASS "21336"
+int  hub_sync_lock_records(struct hub_db *db, int64_t integration_id,
+                           const char *const *entities, struct hub_sync_page *const *pages,
+                           size_t n_pages, struct hub_error *err);
 
 /*
  * Apply `page` of `entity` ("customer", "product", "order") for the integration, inside the

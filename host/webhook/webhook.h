@@ -22,8 +22,9 @@
  * in batches of up to 200 events, order of arrival per record, parallel across records:
  *   1. claim: under the integration's session-level advisory lock (21335, id), the oldest due
  *      PENDING events (FOR UPDATE SKIP LOCKED), each translated by the connector into
- *      canonical changes, and the transaction-level advisory lock (21336, hash of
- *      integration, entity, external id) of every record they touch, in ascending order;
+ *      canonical changes, and the record lock (hub_sync_lock_records: transaction level,
+ *      21336, hash of integration, entity, external id) of every record they touch, in
+ *      ascending order. Import pages and sweeps take the same locks when they apply;
  *   2. the integration lock is released: another worker (or hub) claims the next batch. If
  *      that batch touches a record still in flight, it waits for its key (holding the claim
  *      lock, so later batches queue behind it): order of arrival per record is kept, and

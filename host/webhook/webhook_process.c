@@ -267,14 +267,14 @@ page_keep_latest(struct hub_sync_page *pg)
  * Two advisory locks (see webhook.h):
  *   (WH_CLAIM_CLASS, integration id), session level, held only while a worker claims a batch
  *   of its integration's oldest due events, translates them and takes their keys;
- *   (WH_KEY_CLASS, hash of integration, entity, external id), transaction level, held from the
- *   claim to the commit of the batch that applies the record.
+ *   the record lock (hub_sync_lock_records: hash of integration, entity, external id),
+ *   transaction level, held from the claim to the commit of the batch that applies the
+ *   record. Import pages and sweeps take the same locks when they apply a record.
  * A later batch that touches a record of an earlier batch still in flight waits for it (while
  * holding the claim lock, so the batches after it wait too: order of arrival is kept per key);
  * batches with no record in common are applied at the same time by different workers.
  */
 #define WH_CLAIM_CLASS "21335"
-#define WH_KEY_CLASS   "21336"
 
 struct wh_event {
     char             id[24];
@@ -314,80 +314,38 @@ claim_release(struct hub_db *db, const char *idbuf)
     }
 }
 
-/* FNV-1a of (integration, entity, external id): the record's lock key. A collision only
- * serializes two unrelated records. */
-static uint32_t
-record_key(int64_t integration_id, uint32_t entity, const char *ext)
-{
-    uint32_t h = 2166136261u;
-    uint64_t v = (uint64_t)integration_id;
-    int      i;
-
-    for (i = 0; i < 8; i++, v >>= 8) {
-        h ^= (uint32_t)(v & 0xff);
-        h *= 16777619u;
-    }
-    h ^= entity;
-    h *= 16777619u;
-    for (; *ext != '\0'; ext++) {
-        h ^= (unsigned char)*ext;
-        h *= 16777619u;
-    }
-    return h;
-}
-
-static int
-cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-/* Take the key lock of every record the events touch, in ascending order, so that takers
- * never wait on each other in a cycle. 0, or HUB_E_DB / HUB_E_NOMEM. */
+/* Take the record lock of everything the translated events touch (hub_sync_lock_records:
+ * ascending order, one statement). 0, or HUB_E_DB / HUB_E_NOMEM. */
 static int
 lock_keys(struct hub_db *db, int64_t integration_id, const struct wh_event *ev, int n,
           struct hub_error *err)
 {
-    struct hub_buf b;
-    const char    *p[1];
-    uint32_t      *k;
-    size_t         total = 0, m = 0, i, j;
-    uint32_t       e;
-    int            rc;
+    struct hub_sync_page **pages;
+    const char           **names;
+    size_t                 m = 0;
+    uint32_t               e;
+    int                    i, rc;
 
-    for (i = 0; i < (size_t)n; i++) {
-        for (e = 1; ev[i].c != NULL && e < SX_ENTITY__COUNT; e++)
-            total += ev[i].c->pages[e].n;
-    }
-    if (total == 0)
+    if (n <= 0 || n > WH_BATCH)
         return 0;
-    k = malloc(total * sizeof(*k));
-    if (k == NULL)
+    pages = calloc((size_t)n * SX_ENTITY__COUNT, sizeof(*pages));
+    names = calloc((size_t)n * SX_ENTITY__COUNT, sizeof(*names));
+    if (pages == NULL || names == NULL) {
+        free(pages);
+        free(names);
         return hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
-    for (i = 0; i < (size_t)n; i++) {
+    }
+    for (i = 0; i < n; i++) {
         for (e = 1; ev[i].c != NULL && e < SX_ENTITY__COUNT; e++) {
-            for (j = 0; j < ev[i].c->pages[e].n; j++)
-                k[m++] = record_key(integration_id, e, ev[i].c->pages[e].recs[j].ext);
+            if (ev[i].c->pages[e].n == 0)
+                continue;
+            pages[m] = &ev[i].c->pages[e];
+            names[m++] = sx_entity_name(e);
         }
     }
-    qsort(k, m, sizeof(*k), cmp_u32);
-    hub_buf_init(&b, 4096);
-    hub_buf_puts(&b, "{");
-    for (i = 0; i < m; i++) {
-        if (i > 0 && k[i] == k[i - 1])
-            continue;
-        hub_buf_printf(&b, "%s%d", b.len > 1 ? "," : "", (int32_t)k[i]);
-    }
-    hub_buf_puts(&b, "}");
-    free(k);
-    if (b.data == NULL)
-        return hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
-    p[0] = b.data;
-    rc = hub_db_query(db, "SELECT count(pg_advisory_xact_lock(" WH_KEY_CLASS ", k))"
-                      " FROM unnest($1::int[]) AS k", 1, p, NULL, err);
-    hub_buf_free(&b);
+    rc = hub_sync_lock_records(db, integration_id, names, pages, m, err);
+    free(pages);
+    free(names);
     return rc;
 }
 

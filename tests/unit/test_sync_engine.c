@@ -5,7 +5,9 @@
  * and changes during a run, resume after a failing page without re-reading committed pages,
  * no duplicates, conflicts both ways, export of Simplix changes, no echo, no ping-pong, and the
  * deletion sweep (list_ids): deletions marked once, a failing listing page retried in the same
- * log, an empty listing and the safety limit refused with nothing marked.
+ * log, an empty listing and the safety limit refused with nothing marked; and two
+ * transactions applying the same new record at once (an import page and a webhook batch, say):
+ * the second waits for the first and updates what it created, never a second row.
  */
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -27,6 +29,7 @@
 #include "plugin/hostapi.h"
 #include "queue/queue.h"
 #include "queue/worker.h"
+#include "sync/apply.h"
 #include "sync/engine.h"
 #include "testdb.h"
 
@@ -544,6 +547,79 @@ test_sweep(void)
                         "'sweep_max_delete_pct'") == 0);
 }
 
+/* ---- two transactions, one new record -------------------------------------------------------- */
+
+struct race_arg {
+    const char      *json;
+    int              hold_ms;      /* keep the transaction open this long after the apply */
+    int              rc;
+    int64_t          created, updated;
+    struct hub_error err;
+};
+
+static void *
+race_main(void *arg)
+{
+    struct race_arg       *a = arg;
+    struct hub_db          d;
+    struct hub_sync_page   pg;
+    struct hub_sync_counts c;
+    struct hub_buf         det;
+    int64_t                org = q("SELECT min(id) FROM organizations");
+
+    memset(&d, 0, sizeof(d));
+    memset(&c, 0, sizeof(c));
+    hub_sync_page_init(&pg);
+    hub_buf_init(&det, 1 << 16);
+    a->rc = hub_db_connect(&d, db.conninfo, &a->err);
+    if (a->rc == 0)
+        a->rc = hub_db_begin(&d, &a->err);
+    if (a->rc == 0)
+        a->rc = hub_sync_page_add(&pg, a->json, strlen(a->json), &a->err);
+    if (a->rc == 0)
+        a->rc = hub_sync_apply_page(&d, integ, org, "customer", &pg, &c, &det, &a->err);
+    usleep((useconds_t)a->hold_ms * 1000);
+    if (a->rc == 0)
+        a->rc = hub_db_commit(&d, &a->err);
+    else
+        hub_db_rollback(&d);
+    a->created = c.created;
+    a->updated = c.updated;
+    hub_sync_page_free(&pg);
+    hub_buf_free(&det);
+    hub_db_close(&d);
+    return NULL;
+}
+
+static void
+test_same_new_record_at_once(void)
+{
+    struct race_arg a, b;
+    pthread_t       ta, tb;
+
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    a.json = "{\"external_id\":\"race-1\",\"updated_at\":\"2026-01-01T00:00:00Z\","
+             "\"email\":\"race@acme.test\",\"company_name\":\"Race one\"}";
+    a.hold_ms = 600;
+    b.json = "{\"external_id\":\"race-1\",\"updated_at\":\"2026-01-01T00:00:01Z\","
+             "\"email\":\"race@acme.test\",\"company_name\":\"Race two\"}";
+    REQUIRE(pthread_create(&ta, NULL, race_main, &a) == 0);
+    usleep(200 * 1000);                       /* a has applied, and holds its transaction */
+    REQUIRE(pthread_create(&tb, NULL, race_main, &b) == 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CHECK_EQ(0, a.rc);
+    CHECK_EQ(0, b.rc);
+    CHECK_EQ(1, a.created);
+    CHECK_EQ(0, b.created);                   /* it saw the first one's mapping... */
+    CHECK_EQ(1, b.updated);                   /* ...and updated that company */
+    CHECK_EQ(1, q("SELECT count(*) FROM companies WHERE email = 'race@acme.test'"));
+    CHECK_EQ(1, q("SELECT count(*) FROM companies c JOIN integration_mappings m ON "
+                  "m.internal_id = c.id AND m.entity = 'customer' AND m.external_id = 'race-1' "
+                  "WHERE c.name = 'Race two'"));
+}
+
 int
 main(void)
 {
@@ -614,6 +690,7 @@ main(void)
     RUN_TEST(test_conflicts_both_ways);
     RUN_TEST(test_export_no_echo_no_ping_pong);
     RUN_TEST(test_sweep);
+    RUN_TEST(test_same_new_record_at_once);
 
     hub_worker_pool_free(pool);
     hub_sync_free(sync_engine);
