@@ -1101,6 +1101,19 @@ hub_sync_lock_records(struct hub_db *db, int64_t integration_id, const char *con
 }
 
 int
+hub_sync_lock_one(struct hub_db *db, int64_t integration_id, const char *entity,
+                  const char *external_id, struct hub_error *err)
+{
+    char        k[16];
+    const char *p[1];
+
+    snprintf(k, sizeof(k), "%d", (int32_t)record_key(integration_id, entity, external_id));
+    p[0] = k;
+    return hub_db_query(db, "SELECT pg_advisory_xact_lock(" HUB_SYNC_RECORD_LOCK_CLASS
+                        ", $1::int)", 1, p, NULL, err);
+}
+
+int
 hub_sync_apply_page(struct hub_db *db, int64_t integration_id, int64_t organization_id,
                     const char *entity, struct hub_sync_page *page,
                     struct hub_sync_counts *counts, struct hub_buf *details,

@@ -98,6 +98,10 @@ int  hub_sync_lock_records(struct hub_db *db, int64_t integration_id,
                            const char *const *entities, struct hub_sync_page *const *pages,
                            size_t n_pages, struct hub_error *err);
 
+/* The same lock for one record (the export, when it records the id a push returned). */
+int  hub_sync_lock_one(struct hub_db *db, int64_t integration_id, const char *entity,
+                       const char *external_id, struct hub_error *err);
+
 /*
  * Apply `page` of `entity` ("customer", "product", "order") for the integration, inside the
  * caller's transaction. Adds to `counts`; appends one JSON object per failure or conflict to

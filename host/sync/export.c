@@ -167,7 +167,8 @@ export_record(struct hub_db *db, const struct integ *in, const char *entity,
 {
     char        ids[24], iid[24], ext[520], upd[32];
     const char *p[6];
-    int         rc;
+    PGresult   *res = NULL;
+    int         rc, own_tx;
 
     snprintf(ids, sizeof(ids), "%" PRId64, in->id);
     snprintf(iid, sizeof(iid), "%" PRId64, it->internal_id);
@@ -179,7 +180,27 @@ export_record(struct hub_db *db, const struct integ *in, const char *entity,
     p[3] = ext;
     p[4] = complete ? upd : "0";
     p[5] = complete ? it->hash : NULL;
-    rc = hub_db_query(db, "INSERT INTO integration_mappings (integration_id, entity, "
+    own_tx = !db->in_tx;
+    if (own_tx && (rc = hub_db_begin(db, err)) < 0)
+        return rc;
+    /* Under the record's lock (sync/apply.h), so a webhook batch or an import page carrying
+     * this record waits for the mapping. One of them may have been quicker: it brought the
+     * record in while the push was under way and mapped the platform's id to a row it
+     * created, a copy of ours. The mapping moves to the row we pushed; the copy stays, for
+     * review, and is named in the log. */
+    rc = hub_sync_lock_one(db, in->id, entity, ext, err);
+    if (rc == 0)
+        rc = hub_db_query(db, "DELETE FROM integration_mappings WHERE integration_id = $1 AND "
+                          "entity = $2 AND external_id = $4 AND internal_id <> $3::bigint "
+                          "RETURNING internal_id", 4, p, &res, err);
+    if (rc == 0 && PQntuples(res) > 0)
+        hub_log_warn("sync", "integration %s: %s %s came in from the platform as row %s while "
+                     "row %s was being exported as it; the mapping now points to row %s, and "
+                     "row %s is a copy to review", ids, entity, ext, PQgetvalue(res, 0, 0), iid,
+                     iid, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (rc == 0)
+        rc = hub_db_query(db, "INSERT INTO integration_mappings (integration_id, entity, "
                       "internal_id, external_id, external_updated_at, internal_updated_at, "
                       "content_hash, last_synced_at, last_direction) VALUES ($1, $2, $3, $4, "
                       "CASE WHEN $5::bigint > 0 THEN to_timestamp($5::bigint / 1000.0) END, "
@@ -189,6 +210,12 @@ export_record(struct hub_db *db, const struct integ *in, const char *entity,
                       "coalesce(EXCLUDED.external_updated_at, integration_mappings.external_updated_at), "
                       "internal_updated_at = now(), content_hash = EXCLUDED.content_hash, "
                       "last_synced_at = now(), last_direction = 'export'", 6, p, NULL, err);
+    if (own_tx) {
+        if (rc == 0)
+            rc = hub_db_commit(db, err);
+        else
+            hub_db_rollback(db);
+    }
     if (rc == 0 && complete)
         ec->pushed++;
     return rc;

@@ -7,7 +7,8 @@
  * deletion sweep (list_ids): deletions marked once, a failing listing page retried in the same
  * log, an empty listing and the safety limit refused with nothing marked; and two
  * transactions applying the same new record at once (an import page and a webhook batch, say):
- * the second waits for the first and updates what it created, never a second row.
+ * the second waits for the first and updates what it created, never a second row; and an
+ * export whose record came back by webhook before its mapping was written.
  */
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -620,6 +621,58 @@ test_same_new_record_at_once(void)
                   "WHERE c.name = 'Race two'"));
 }
 
+/*
+ * A record Simplix creates on the platform comes back by webhook (or an import) before the
+ * export has recorded the id the push returned: the platform's id is already mapped to the
+ * row that webhook created, a copy. The export moves the mapping to the row it pushed, the
+ * copy stays (for review), and the export succeeds: no failed run, no second creation.
+ */
+static void
+test_export_raced_by_its_echo(void)
+{
+    char      sql[512];
+    int       next, posts_before;
+    long long copy;
+
+    pthread_mutex_lock(&mu);
+    next = n_recs + 1;                    /* the id Acme gives the next created customer */
+    posts_before = posts_seen;
+    pthread_mutex_unlock(&mu);
+    REQUIRE(testdb_exec(&db, "INSERT INTO companies (organization_id, name, email) SELECT id, "
+                        "'Copy from the webhook', 'echo@simplix.test' FROM organizations "
+                        "LIMIT 1") == 0);
+    copy = q("SELECT id FROM companies WHERE name = 'Copy from the webhook'");
+    snprintf(sql, sizeof(sql), "INSERT INTO integration_mappings (integration_id, entity, "
+             "internal_id, external_id, last_direction) VALUES (%lld, 'customer', %lld, 'c%d', "
+             "'import')", (long long)integ, copy, next);
+    REQUIRE(testdb_exec(&db, sql) == 0);
+    /* The copy's own insert is in the outbox: mark it sent, as an import's row would be. */
+    REQUIRE(testdb_exec(&db, "DELETE FROM outbox") == 0);
+    REQUIRE(testdb_exec(&db, "INSERT INTO companies (organization_id, name, email) SELECT id, "
+                        "'Original in Simplix', 'echo@simplix.test' FROM organizations "
+                        "LIMIT 1") == 0);
+    CHECK_EQ(HUB_JOB_DONE, run_job(0, NULL));
+    pthread_mutex_lock(&mu);
+    CHECK_EQ(posts_before + 1, posts_seen);    /* created once */
+    pthread_mutex_unlock(&mu);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM integration_mappings m JOIN companies c ON "
+             "c.id = m.internal_id WHERE m.external_id = 'c%d' AND c.name = "
+             "'Original in Simplix'", next);
+    CHECK_EQ(1, q(sql));
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM integration_mappings WHERE external_id = "
+             "'c%d'", next);
+    CHECK_EQ(1, q(sql));
+    CHECK_EQ(1, q("SELECT count(*) FROM companies WHERE name = 'Copy from the webhook'"));
+    CHECK_EQ(1, q("SELECT count(*) FROM (SELECT * FROM integration_sync_logs WHERE direction = "
+                  "'export' ORDER BY id DESC LIMIT 1) l WHERE status = 'COMPLETED' AND "
+                  "failed = 0"));
+    /* Nothing left to send: the next export pushes nothing. */
+    CHECK_EQ(HUB_JOB_DONE, run_job(0, NULL));
+    pthread_mutex_lock(&mu);
+    CHECK_EQ(posts_before + 1, posts_seen);
+    pthread_mutex_unlock(&mu);
+}
+
 int
 main(void)
 {
@@ -691,6 +744,7 @@ main(void)
     RUN_TEST(test_export_no_echo_no_ping_pong);
     RUN_TEST(test_sweep);
     RUN_TEST(test_same_new_record_at_once);
+    RUN_TEST(test_export_raced_by_its_echo);
 
     hub_worker_pool_free(pool);
     hub_sync_free(sync_engine);
