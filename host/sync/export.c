@@ -163,7 +163,8 @@ export_failed(struct hub_buf *details, struct export_counts *ec, int64_t interna
 static int
 export_record(struct hub_db *db, const struct integ *in, const char *entity,
               const struct export_item *it, sx_str external_id, int64_t external_updated_at,
-              int complete, struct export_counts *ec, struct hub_error *err)
+              int complete, struct export_counts *ec, struct hub_buf *details,
+              struct hub_error *err)
 {
     char        ids[24], iid[24], ext[520], upd[32];
     const char *p[6];
@@ -193,11 +194,21 @@ export_record(struct hub_db *db, const struct integ *in, const char *entity,
         rc = hub_db_query(db, "DELETE FROM integration_mappings WHERE integration_id = $1 AND "
                           "entity = $2 AND external_id = $4 AND internal_id <> $3::bigint "
                           "RETURNING internal_id", 4, p, &res, err);
-    if (rc == 0 && PQntuples(res) > 0)
+    if (rc == 0 && PQntuples(res) > 0) {
         hub_log_warn("sync", "integration %s: %s %s came in from the platform as row %s while "
                      "row %s was being exported as it; the mapping now points to row %s, and "
                      "row %s is a copy to review", ids, entity, ext, PQgetvalue(res, 0, 0), iid,
                      iid, PQgetvalue(res, 0, 0));
+        /* In the run's details too, where the administrator looks (sync logs, the API). */
+        if (details != NULL && details->len < 256 * 1024) {
+            hub_buf_printf(details, "%s{\"internal_id\":%s,\"external_id\":",
+                           details->len ? "," : "", iid);
+            hub_buf_json_str(details, ext, strlen(ext));
+            hub_buf_printf(details, ",\"copy_internal_id\":%s,\"warning\":\"the record came "
+                           "back from the platform before its export was recorded; row %s is "
+                           "a copy to review\"}", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 0));
+        }
+    }
     PQclear(res);
     if (rc == 0)
         rc = hub_db_query(db, "INSERT INTO integration_mappings (integration_id, entity, "
@@ -260,7 +271,8 @@ export_one(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
         if (external_id_ok(res.external_id)) {
             struct hub_error merr;
 
-            if (export_record(db, in, entity, &it, res.external_id, 0, 0, ec, &merr) < 0)
+            if (export_record(db, in, entity, &it, res.external_id, 0, 0, ec, details,
+                              &merr) < 0)
                 hub_log_warn("sync", "integration %" PRId64 ": %s %" PRId64 " exists on the "
                              "platform as %.*s but its mapping could not be kept: %s", in->id,
                              entity, it.internal_id, (int)res.external_id.len,
@@ -275,6 +287,7 @@ export_one(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
         return HUB_E_TRANSIENT;
     }
     rc = export_record(db, in, entity, &it, res.external_id, res.external_updated_at, 1, ec,
+                       details,
                        err);
     hub_call_end(&call);
     free(it.json);
@@ -373,7 +386,7 @@ batch_flush(struct hub_db *db, struct hub_instance *inst, const struct integ *in
             st = SX_E_PROTOCOL;
         if (st == SX_OK) {
             rc = export_record(db, in, b->entity, &b->items[i], res[i].external_id,
-                               res[i].external_updated_at, 1, ec, err);
+                               res[i].external_updated_at, 1, ec, details, err);
         } else if (hub_sync_retryable(st)) {
             again = 1;
             ec->processed--;

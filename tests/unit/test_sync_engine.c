@@ -666,6 +666,12 @@ test_export_raced_by_its_echo(void)
     CHECK_EQ(1, q("SELECT count(*) FROM (SELECT * FROM integration_sync_logs WHERE direction = "
                   "'export' ORDER BY id DESC LIMIT 1) l WHERE status = 'COMPLETED' AND "
                   "failed = 0"));
+    /* The run's details name the copy, for the administrator. */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM (SELECT * FROM integration_sync_logs WHERE "
+             "direction = 'export' ORDER BY id DESC LIMIT 1) l, jsonb_array_elements("
+             "l.error_details) d WHERE (d->>'copy_internal_id')::bigint = %lld AND "
+             "d->>'external_id' = 'c%d' AND d->>'warning' LIKE '%%copy to review%%'", copy, next);
+    CHECK_EQ(1, q(sql));
     /* Nothing left to send: the next export pushes nothing. */
     CHECK_EQ(HUB_JOB_DONE, run_job(0, NULL));
     pthread_mutex_lock(&mu);
