@@ -166,12 +166,22 @@ check "the exported changes coming back are not applied again" \
 # merchant's change arrives signed and is applied; a forgery is refused; the ping gets 200.
 curl -s -X DELETE "$W/_sandbox/faults" >/dev/null
 "$HUB" integrations subscribe "$ID" >/dev/null
+# The subscription job runs asynchronously: wait until the store has the 11 webhooks AND each
+# is active. Earlier phases may have made the store disable one (failed deliveries); the
+# subscribe job re-activates it, and a change made before that would not be delivered.
+hooks_of_hub() {    # the store's webhooks for this hub, one per line
+    curl -s "$W/_sandbox/webhooks" | tr -d '\\' | sed 's/{"id":/\n{"id":/g' |
+        grep "\"delivery_url\":\"http://127.0.0.1:$PORT/api/webhooks/woocommerce/$ID\""
+}
 for i in $(seq 1 300); do
-    HOOKS=$(curl -s "$W/_sandbox/webhooks" | tr -d '\\' | grep -o "\"delivery_url\":\"http://127.0.0.1:$PORT/api/webhooks/woocommerce/$ID\"" | wc -l)
-    [ "$HOOKS" -ge 11 ] && break
+    HOOKS=$(hooks_of_hub | wc -l)
+    ACTIVE=$(hooks_of_hub | grep -c '"status":"active"')
+    [ "$HOOKS" -ge 11 ] && [ "$ACTIVE" = "$HOOKS" ] && break
+    [ "$i" = 1 ] && echo "note: $((HOOKS - ACTIVE)) of the store's $HOOKS webhooks not active yet; waiting for the subscription job"
     sleep 0.1
 done
 check "the hub registered its 11 webhooks" "$HOOKS" 11
+check "all of them active" "$ACTIVE" 11
 curl -s -X POST -H 'Content-Type: application/json' -d '{"first_name":"Webhooked"}' "$W/_sandbox/customers/$CEXT" >/dev/null
 for i in $(seq 1 100); do
     [ "$(sql "SELECT count(*) FROM companies WHERE contact_first_name = 'Webhooked' AND organization_id = $ORG")" = 1 ] && break
