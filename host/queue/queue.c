@@ -219,7 +219,7 @@ hub_queue_enqueue(struct hub_db *db, const struct hub_job_spec *spec, int64_t *o
     params[8] = spec->integration_id != 0 ? integ : NULL;
 
     for (tries = 0; tries < DEDUPE_TRIES; tries++) {
-        rc = hub_db_query(db, enqueue_sql, 9, params, &res, err);
+        rc = hub_db_query_prepared(db, enqueue_sql, 9, params, &res, err);
         if (rc < 0) {
             /* 22P02: invalid input syntax (the payload is not JSON) */
             if (strstr(err != NULL ? err->msg : "", "22P02") != NULL)
