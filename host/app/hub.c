@@ -102,6 +102,27 @@ health_main(void *arg)
             if (hub_market_reconcile(&db, &mc, &hub->plugins, &hub->market_stamp, &err) < 0)
                 hub_log_warn("marketplace", "reconcile failed: %s", err.msg);
         }
+        /* Finished jobs older than job_retention_h: at start, then about every minute, in
+         * slices (every hub may run it; SKIP LOCKED keeps them apart). */
+        if (hub->workers != NULL && hub->cfg.job_retention_h > 0 && tick % 30 == 1 &&
+            atomic_load(&hub->db_ok)) {
+            int64_t total = 0;
+            int     purged = 0, round;
+
+            for (round = 0; round < 20; round++) {
+                if (hub_queue_purge(&db, (int64_t)hub->cfg.job_retention_h * 3600 * 1000, 5000,
+                                    &purged, &err) < 0) {
+                    hub_log_warn("queue", "purging finished jobs failed: %s", err.msg);
+                    break;
+                }
+                total += purged;
+                if (purged < 5000)
+                    break;
+            }
+            if (total > 0)
+                hub_log_info("queue", "purged %lld finished job(s) older than %d h",
+                             (long long)total, hub->cfg.job_retention_h);
+        }
         /* OAuth states older than a day are of no use to anyone: about every 10 minutes. */
         if (hub->workers != NULL && tick % 300 == 150 && atomic_load(&hub->db_ok)) {
             int64_t purged = 0;

@@ -22,6 +22,7 @@ static const struct cfg_key cfg_keys[] = {
     { "master_key_file", "SX_MASTER_KEY_FILE" },
     { "workers",         "SX_WORKERS" },
     { "job_lease_ms",    "SX_JOB_LEASE_MS" },
+    { "job_retention_h", "SX_JOB_RETENTION_H" },
     { "log_level",       "SX_LOG_LEVEL" },
     { "log_format",      "SX_LOG_FORMAT" },
     { "max_body_bytes",  "SX_MAX_BODY_BYTES" },
@@ -41,6 +42,7 @@ hub_config_defaults(struct hub_config *cfg)
     snprintf(cfg->plugin_dir, sizeof(cfg->plugin_dir), "./build/plugins");
     cfg->workers = 4;
     cfg->job_lease_ms = 30000;
+    cfg->job_retention_h = 168;
     cfg->log_level = HUB_LOG_INFO;
     cfg->log_json = 1;
     cfg->max_body_bytes = 1024 * 1024;
@@ -132,6 +134,13 @@ hub_config_set(struct hub_config *cfg, const char *key, const char *value, const
             return hub_error_set(err, HUB_E_CONFIG, "%s: job_lease_ms must be 1000-3600000, "
                                  "got \"%s\"", origin, value);
         cfg->job_lease_ms = (int)v;
+        return 0;
+    }
+    if (strcmp(key, "job_retention_h") == 0) {
+        if (parse_long(value, 0, 87600, &v) < 0)
+            return hub_error_set(err, HUB_E_CONFIG, "%s: job_retention_h must be 0-87600 "
+                                 "(hours; 0 keeps done jobs), got \"%s\"", origin, value);
+        cfg->job_retention_h = (int)v;
         return 0;
     }
     if (strcmp(key, "max_body_bytes") == 0) {

@@ -10,6 +10,7 @@
  *   master_key_file     SX_MASTER_KEY_FILE   (none; SX_MASTER_KEY=keyid:base64 also works)
  *   workers             SX_WORKERS           4
  *   job_lease_ms        SX_JOB_LEASE_MS      30000  (a dead hub's jobs return after this)
+ *   job_retention_h     SX_JOB_RETENTION_H   168    (done jobs deleted after; 0 = kept)
  *   log_level           SX_LOG_LEVEL         info
  *   log_format          SX_LOG_FORMAT        json   (json | text)
  *   max_body_bytes      SX_MAX_BODY_BYTES    1048576
@@ -37,6 +38,7 @@ struct hub_config {
     char   master_key_file[HUB_CFG_STR];
     int    workers;
     int    job_lease_ms;
+    int    job_retention_h;
     int    log_level;
     int    log_json;
     size_t max_body_bytes;

@@ -3,7 +3,7 @@
 # stores signed Shopify deliveries and answers 200, runs no jobs, and shows the backlog in
 # /healthz and /metrics; it also serves the admin API and the OAuth callback route. When a hub
 # with workers starts, it processes what the front stored, and the backlog shown by the front
-# falls to 0.
+# falls to 0. Finished jobs older than job_retention_h are purged when a hub starts.
 #
 #   test_front_hub.sh BUILD_DIR
 #
@@ -73,6 +73,22 @@ for i in $(seq 1 100); do
     sleep 0.1
 done
 check "the front's /healthz shows the backlog gone" "$(echo "$H" | grep -o '"webhooks":{"pending":[0-9]*' | cut -d: -f3)" 0
+
+# Finished jobs are purged after job_retention_h (168 h by default), at a hub's start and
+# about every minute after. Age those of this run, then start one more worker hub.
+check_ge "finished jobs so far" "$(sql "SELECT count(*) FROM jobs WHERE status = 'done'")" 1
+sql "UPDATE jobs SET finished_at = now() - interval '169 hours' WHERE status = 'done'" >/dev/null
+WORKER2=$(free_port)
+"$HUB" serve --listen "127.0.0.1:$WORKER2" --ready-file "$TMP/worker2.json" --workers 1 \
+    >"$TMP/worker2.log" 2>&1 &
+PIDS+=("$!")
+wait_file "$TMP/worker2.json" 400 || { echo "second worker hub did not start"; cat "$TMP/worker2.log"; exit 1; }
+for i in $(seq 1 100); do
+    [ "$(sql "SELECT count(*) FROM jobs WHERE status = 'done' AND finished_at < now() - interval '168 hours'")" = 0 ] && break
+    sleep 0.1
+done
+check "finished jobs older than 168 h purged" "$(sql "SELECT count(*) FROM jobs WHERE status = 'done' AND finished_at < now() - interval '168 hours'")" 0
+check "the purge is logged" "$(grep -c 'purged [0-9]* finished job' "$TMP/worker2.log" "$TMP/worker.log" | awk -F: '{ s += $2 } END { print (s > 0) }')" 1
 
 echo "RESULT: $PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

@@ -71,6 +71,11 @@ test_config_refusals(void)
     CHECK_STR_HAS(err.msg, "listen must be host:port");
     CHECK_EQ(HUB_E_CONFIG, hub_config_set(&cfg, "listen", "h:70000", "flag", &err));
     CHECK_EQ(HUB_E_CONFIG, hub_config_set(&cfg, "log_level", "loud", "flag", &err));
+    CHECK_EQ(168, cfg.job_retention_h);          /* the default: a week */
+    CHECK_EQ(HUB_E_CONFIG, hub_config_set(&cfg, "job_retention_h", "-1", "flag", &err));
+    CHECK_STR_HAS(err.msg, "job_retention_h must be 0-87600");
+    CHECK_EQ(0, hub_config_set(&cfg, "job_retention_h", "0", "flag", &err));
+    CHECK_EQ(0, cfg.job_retention_h);
     CHECK_EQ(HUB_E_CONFIG, hub_config_parse(&cfg, "a\0b", 3, "nul.conf", &err));
     CHECK_STR_HAS(err.msg, "NUL byte");
     CHECK_EQ(HUB_E_IO, hub_config_load_file(&cfg, "/nonexistent/hub.conf", &err));
