@@ -52,16 +52,12 @@ health_check_once(struct hub *hub, struct hub_db *db)
         /* The webhook backlog, whichever hub stored or processes it: it must be visible
          * most when no processing runs at all. */
         {
-            PGresult *res = NULL;
+            int64_t pending, oldest_s;
 
-            if (hub_db_query(db, "SELECT count(*), coalesce(extract(epoch FROM now() - "
-                             "min(received_at))::bigint, 0) FROM integration_webhook_events "
-                             "WHERE status = 'PENDING'", 0, NULL, &res, &err) == 0 &&
-                PQntuples(res) == 1) {
-                atomic_store(&hub->wh_pending, atoll(PQgetvalue(res, 0, 0)));
-                atomic_store(&hub->wh_oldest_s, atoll(PQgetvalue(res, 0, 1)));
+            if (hub_webhook_backlog(db, &pending, &oldest_s, &err) == 0) {
+                atomic_store(&hub->wh_pending, pending);
+                atomic_store(&hub->wh_oldest_s, oldest_s);
             }
-            PQclear(res);
         }
     } else {
         if (atomic_exchange(&hub->db_ok, 0) == 1)

@@ -164,3 +164,15 @@ hub_buf_steal(struct hub_buf *b, size_t *len)
     b->alloc = 0;
     return p;
 }
+
+int
+hub_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -25,6 +25,8 @@ int  hub_buf_printf(struct hub_buf *b, const char *fmt, ...) __attribute__((form
 int  hub_buf_vprintf(struct hub_buf *b, const char *fmt, va_list ap);
 /* Append `s` as a JSON string literal, quotes included, escaping as RFC 8259 requires. */
 int  hub_buf_json_str(struct hub_buf *b, const char *s, size_t len);
+/* The value of one hex digit (either case), or -1. */
+int  hub_hex_digit(int c);
 /* Take ownership of the data (caller frees with free()); the buffer becomes empty. */
 char *hub_buf_steal(struct hub_buf *b, size_t *len);
 

@@ -1,5 +1,6 @@
 /* The allocation-free JSON scanner; see jscan.h. */
 #include "core/jscan.h"
+#include "core/buf.h"
 
 #include <string.h>
 
@@ -26,16 +27,21 @@ skip_ws(struct scan *s)
         s->p++;
 }
 
-static int
-hexval(char c)
+/* The code unit of the four hex digits at p (before end), or -1 when they are not there. */
+static long
+hex4(const char *p, const char *end)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    long v = 0;
+    int  i, d;
+
+    if (end - p < 4)
+        return -1;
+    for (i = 0; i < 4; i++) {
+        if ((d = hub_hex_digit((unsigned char)p[i])) < 0)
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
 }
 
 /* s->p at the opening quote; leaves s->p after the closing one. *escaped: a backslash seen. */
@@ -62,8 +68,7 @@ scan_string(struct scan *s, int *escaped)
                 s->p += 2;
                 break;
             case 'u':
-                if (s->end - s->p < 6 || hexval(s->p[2]) < 0 || hexval(s->p[3]) < 0 ||
-                    hexval(s->p[4]) < 0 || hexval(s->p[5]) < 0)
+                if (hex4(s->p + 2, s->end) < 0)
                     return fail(s, "bad \\u escape");
                 s->p += 6;
                 break;
@@ -147,11 +152,11 @@ scan_container(struct scan *s, int depth, int is_object, struct hub_jscan_member
         skip_ws(s);
         if (s->p >= s->end)
             return fail(s, "unexpected end");
+        memset(&mem, 0, sizeof(mem));
+        mem.start = s->p;
         if (is_object) {
-            memset(&mem, 0, sizeof(mem));
             if (*s->p != '"')
                 return fail(s, "expected a key");
-            mem.start = s->p;
             mem.key = s->p + 1;
             if (scan_string(s, &mem.key_escaped) < 0)
                 return -1;
@@ -161,32 +166,18 @@ scan_container(struct scan *s, int depth, int is_object, struct hub_jscan_member
                 return fail(s, "expected ':'");
             s->p++;
             skip_ws(s);
-            mem.val = s->p;
-            if (scan_value(s, depth, &type) < 0)
-                return -1;
-            mem.val_len = (size_t)(s->p - mem.val);
-            mem.type = type;
-            if (m != NULL) {
-                if (*n < cap)
-                    m[*n] = mem;
-                else
-                    *over = 1;
-                (*n)++;
-            }
-        } else {
-            memset(&mem, 0, sizeof(mem));
-            mem.start = mem.val = s->p;
-            if (scan_value(s, depth, &type) < 0)
-                return -1;
-            mem.val_len = (size_t)(s->p - mem.val);
-            mem.type = type;
-            if (m != NULL) {
-                if (*n < cap)
-                    m[*n] = mem;
-                else
-                    *over = 1;
-                (*n)++;
-            }
+        }
+        mem.val = s->p;
+        if (scan_value(s, depth, &type) < 0)
+            return -1;
+        mem.val_len = (size_t)(s->p - mem.val);
+        mem.type = type;
+        if (m != NULL) {
+            if (*n < cap)
+                m[*n] = mem;
+            else
+                *over = 1;
+            (*n)++;
         }
         skip_ws(s);
         if (s->p >= s->end)
@@ -281,7 +272,7 @@ hub_jscan_array(const char *text, size_t len, int max_depth, struct hub_jscan_me
 }
 
 static size_t
-put_utf8(char *out, unsigned long cp)
+put_utf8(char *out, long cp)
 {
     if (cp < 0x80) {
         out[0] = (char)cp;
@@ -305,13 +296,6 @@ put_utf8(char *out, unsigned long cp)
     return 4;
 }
 
-static unsigned long
-hex4(const char *p)
-{
-    return (unsigned long)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 |
-                           hexval(p[3]));
-}
-
 ssize_t
 hub_jscan_string(const char *val, size_t val_len, char *out, size_t cap)
 {
@@ -323,9 +307,9 @@ hub_jscan_string(const char *val, size_t val_len, char *out, size_t cap)
     p = val + 1;
     end = val + val_len - 1;
     while (p < end) {
-        char          tmp[4];
-        size_t        k = 1;
-        unsigned long cp;
+        char   tmp[4];
+        size_t k = 1;
+        long   cp;
 
         if (*p != '\\') {
             tmp[0] = *p++;
@@ -343,15 +327,14 @@ hub_jscan_string(const char *val, size_t val_len, char *out, size_t cap)
             }
             p += 2;
         } else {
-            if (end - p < 6 || hexval(p[2]) < 0 || hexval(p[3]) < 0 || hexval(p[4]) < 0 ||
-                hexval(p[5]) < 0)
+            long lo;
+
+            if ((cp = hex4(p + 2, end)) < 0)
                 return -1;
-            cp = hex4(p + 2);
             p += 6;
             if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
-                hexval(p[2]) >= 0 && hexval(p[3]) >= 0 && hexval(p[4]) >= 0 &&
-                hexval(p[5]) >= 0 && hex4(p + 2) >= 0xdc00 && hex4(p + 2) <= 0xdfff) {
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (hex4(p + 2) - 0xdc00);
+                (lo = hex4(p + 2, end)) >= 0xdc00 && lo <= 0xdfff) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                 p += 6;
             } else if (cp >= 0xd800 && cp <= 0xdfff) {
                 cp = 0xfffd;

@@ -1,4 +1,5 @@
 #include "crypto/crypto.h"
+#include "core/buf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -125,18 +126,6 @@ hub_crypto_hex_encode(const void *data, size_t len, char *out, size_t cap)
     return 0;
 }
 
-static int
-hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int
 hub_crypto_hex_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len,
                       struct hub_error *err)
@@ -150,8 +139,8 @@ hub_crypto_hex_decode(const char *in, size_t len, uint8_t *out, size_t cap, size
     if (len / 2 > cap)
         return hub_error_set(err, HUB_E_LIMIT, "hex: %zu bytes do not fit in %zu", len / 2, cap);
     for (i = 0; i < len; i += 2) {
-        int hi = hex_value(in[i]);
-        int lo = hex_value(in[i + 1]);
+        int hi = hub_hex_digit(in[i]);
+        int lo = hub_hex_digit(in[i + 1]);
 
         if (hi < 0 || lo < 0)
             return hub_error_set(err, HUB_E_INVALID, "hex: invalid character at offset %zu",

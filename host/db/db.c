@@ -101,22 +101,12 @@ result_error(struct hub_db *db, PGresult *res, struct hub_error *err)
     return code;
 }
 
-int
-hub_db_query(struct hub_db *db, const char *sql, int nparams, const char *const *params,
-             PGresult **out, struct hub_error *err)
+/* A statement's result: handed to *out (or cleared) on success; its error otherwise. */
+static int
+take_result(struct hub_db *db, PGresult *res, PGresult **out, struct hub_error *err)
 {
-    PGresult      *res;
-    ExecStatusType st;
+    ExecStatusType st = PQresultStatus(res);
 
-    if (out != NULL)
-        *out = NULL;
-    if (db->conn == NULL)
-        return hub_error_set(err, HUB_E_DB, "database connection is closed");
-    if (nparams == 0)
-        res = PQexec(db->conn, sql);
-    else
-        res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    st = PQresultStatus(res);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         int rc = result_error(db, res, err);
 
@@ -128,6 +118,23 @@ hub_db_query(struct hub_db *db, const char *sql, int nparams, const char *const 
     else
         PQclear(res);
     return 0;
+}
+
+int
+hub_db_query(struct hub_db *db, const char *sql, int nparams, const char *const *params,
+             PGresult **out, struct hub_error *err)
+{
+    PGresult *res;
+
+    if (out != NULL)
+        *out = NULL;
+    if (db->conn == NULL)
+        return hub_error_set(err, HUB_E_DB, "database connection is closed");
+    if (nparams == 0)
+        res = PQexec(db->conn, sql);
+    else
+        res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    return take_result(db, res, out, err);
 }
 
 static uint64_t
@@ -148,7 +155,6 @@ hub_db_query_prepared(struct hub_db *db, const char *sql, int nparams,
 {
     struct hub_db_stmt *st = NULL;
     PGresult           *res;
-    ExecStatusType      rs;
     uint64_t            h;
     int                 i;
 
@@ -192,18 +198,7 @@ hub_db_query_prepared(struct hub_db *db, const char *sql, int nparams,
         db->nstmts++;
     }
     res = PQexecPrepared(db->conn, st->name, nparams, params, NULL, NULL, 0);
-    rs = PQresultStatus(res);
-    if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK) {
-        int rc = result_error(db, res, err);
-
-        PQclear(res);
-        return rc;
-    }
-    if (out != NULL)
-        *out = res;
-    else
-        PQclear(res);
-    return 0;
+    return take_result(db, res, out, err);
 }
 
 int

@@ -237,18 +237,6 @@ seal_column(const struct hub_crypto_keyring *keys, const char *ad_prefix, int64_
 
 /* ---- query parameters ---------------------------------------------------------------------- */
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode [s, s+len) into out (NUL-terminated); returns bytes written or -1. */
 static long
 form_decode(const char *s, size_t len, char *out)
@@ -265,8 +253,8 @@ form_decode(const char *s, size_t len, char *out)
 
             if (i + 2 >= len)
                 return -1;
-            hi = hexval((unsigned char)s[i + 1]);
-            lo = hexval((unsigned char)s[i + 2]);
+            hi = hub_hex_digit((unsigned char)s[i + 1]);
+            lo = hub_hex_digit((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = hi * 16 + lo;

@@ -700,7 +700,7 @@ vrec_read(const struct hub_sync_rec *rec, struct vrec *v, struct hub_jscan_membe
         return 0;
     v->has = 1;
     v->title = member_dup(m, n, "title");
-    snprintf(v->cur, sizeof(v->cur), "XXX");
+    snprintf(v->cur, sizeof(v->cur), "XXX");     /* ISO 4217 "no currency", as in SQL */
     if (member_str(m, n, "currency", buf, sizeof(buf)) == 0 && strlen(buf) == 3)
         memcpy(v->cur, buf, 4);
     snprintf(v->status, sizeof(v->status), "active");
@@ -1104,13 +1104,16 @@ int
 hub_sync_lock_one(struct hub_db *db, int64_t integration_id, const char *entity,
                   const char *external_id, struct hub_error *err)
 {
-    char        k[16];
-    const char *p[1];
+    struct hub_sync_rec   rec;
+    struct hub_sync_page  one;
+    struct hub_sync_page *pages[1] = { &one };
 
-    snprintf(k, sizeof(k), "%d", (int32_t)record_key(integration_id, entity, external_id));
-    p[0] = k;
-    return hub_db_query(db, "SELECT pg_advisory_xact_lock(" HUB_SYNC_RECORD_LOCK_CLASS
-                        ", $1::int)", 1, p, NULL, err);
+    memset(&rec, 0, sizeof(rec));
+    memset(&one, 0, sizeof(one));
+    rec.ext = (char *)external_id;      /* read only */
+    one.recs = &rec;
+    one.n = 1;
+    return hub_sync_lock_records(db, integration_id, &entity, pages, 1, err);
 }
 
 int

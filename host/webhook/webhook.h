@@ -140,6 +140,11 @@ struct hub_webhook_filter {
 int  hub_webhook_replay(struct hub_db *db, const struct hub_webhook_filter *filter,
                         int64_t *out_n, struct hub_error *err);
 
+/* The events stored and not yet processed (PENDING, retries included), from every hub, and
+ * the age in seconds of the oldest (0 when none). 0 or HUB_E_DB. For /healthz and /metrics. */
+int  hub_webhook_backlog(struct hub_db *db, int64_t *pending, int64_t *oldest_s,
+                         struct hub_error *err);
+
 /* Internal, shared by webhook.c and webhook_process.c. */
 struct hub_webhook_proc_cfg {
     struct hub_plugins *plugins;

@@ -638,6 +638,24 @@ hub_webhook_process_job(const struct hub_webhook_proc_cfg *cfg, struct hub_db *d
 }
 
 int
+hub_webhook_backlog(struct hub_db *db, int64_t *pending, int64_t *oldest_s,
+                    struct hub_error *err)
+{
+    PGresult *res = NULL;
+    int       rc;
+
+    rc = hub_db_query(db, "SELECT count(*), coalesce(extract(epoch FROM now() - "
+                      "min(received_at))::bigint, 0) FROM integration_webhook_events "
+                      "WHERE status = 'PENDING'", 0, NULL, &res, err);
+    if (rc == 0) {
+        *pending = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *oldest_s = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    }
+    PQclear(res);
+    return rc;
+}
+
+int
 hub_webhook_replay(struct hub_db *db, const struct hub_webhook_filter *f, int64_t *out_n,
                    struct hub_error *err)
 {

@@ -42,12 +42,17 @@ check "nothing processed without a hub with workers" "$(sql "SELECT count(*) FRO
 check "and no job was taken" "$(sql "SELECT count(*) FROM jobs WHERE status <> 'queued'")" 0
 
 # The backlog, in /healthz (from the health check, every 2 s) and /metrics.
-for i in $(seq 1 100); do
-    H=$(curl -s "http://127.0.0.1:$FRONT/healthz")
-    echo "$H" | grep -q '"webhooks":{"pending":200,' && break
-    sleep 0.1
-done
-check "/healthz shows the 200 pending" "$(echo "$H" | grep -o '"webhooks":{"pending":[0-9]*' | cut -d: -f3)" 200
+wait_pending() {    # wait_pending N: until the front's /healthz shows N pending (10 s); H = it
+    local i
+    for i in $(seq 1 100); do
+        H=$(curl -s "http://127.0.0.1:$FRONT/healthz")
+        echo "$H" | grep -q "\"webhooks\":{\"pending\":$1," && break
+        sleep 0.1
+    done
+    echo "$H" | grep -o '"webhooks":{"pending":[0-9]*' | cut -d: -f3
+}
+check "/healthz shows the 200 pending" "$(wait_pending 200)" 200
+H=$(curl -s "http://127.0.0.1:$FRONT/healthz")
 check "/healthz shows their age" "$(echo "$H" | grep -o '"oldest_pending_s":[0-9]*' | cut -d: -f2 | grep -c '^[0-9]')" 1
 M=$(curl -s "http://127.0.0.1:$FRONT/metrics")
 check "/metrics simplix_webhook_pending_events" "$(echo "$M" | grep '^simplix_webhook_pending_events ' | cut -d' ' -f2)" 200
@@ -67,12 +72,7 @@ for i in $(seq 1 300); do
 done
 check "the worker hub processed them" "$(sql "SELECT count(*) FROM integration_webhook_events WHERE integration_id = $ID AND status = 'PROCESSED'")" 200
 check "one company per customer" "$(sql "SELECT count(*) FROM companies WHERE organization_id = $ORG")" "$(sql "SELECT count(*) FROM integration_mappings WHERE integration_id = $ID AND entity = 'customer'")"
-for i in $(seq 1 100); do
-    H=$(curl -s "http://127.0.0.1:$FRONT/healthz")
-    echo "$H" | grep -q '"webhooks":{"pending":0,' && break
-    sleep 0.1
-done
-check "the front's /healthz shows the backlog gone" "$(echo "$H" | grep -o '"webhooks":{"pending":[0-9]*' | cut -d: -f3)" 0
+check "the front's /healthz shows the backlog gone" "$(wait_pending 0)" 0
 
 # Finished jobs are purged after job_retention_h (168 h by default), at a hub's start and
 # about every minute after. Age those of this run, then start one more worker hub.
