@@ -20,13 +20,7 @@
 #include "core/error.h"
 #include "core/log.h"
 
-#define FUZZ_CHECK(cond)                                                                    \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                        \
-        }                                                                                   \
-    } while (0)
+#include "fuzz_check.h"
 
 static int
 str_ok(const char *s, size_t cap)

@@ -24,13 +24,7 @@
 #include "net/http_client.h"
 #include "net/retry.h"
 
-#define FUZZ_CHECK(cond)                                                                    \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                        \
-        }                                                                                   \
-    } while (0)
+#include "fuzz_check.h"
 
 #define NOW_MS  ((int64_t)1700000000000)   /* fixed "now": results must not depend on time */
 

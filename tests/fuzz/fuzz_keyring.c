@@ -24,13 +24,7 @@
 #include "core/error.h"
 #include "crypto/crypto.h"
 
-#define FUZZ_CHECK(cond)                                                                    \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                        \
-        }                                                                                   \
-    } while (0)
+#include "fuzz_check.h"
 
 /* Plaintexts sealed per input; the crypto is linear, this only keeps executions fast. */
 #define FUZZ_PLAIN_MAX 4096

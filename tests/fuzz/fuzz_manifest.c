@@ -16,13 +16,7 @@
 
 #include "marketplace/package.h"
 
-#define FUZZ_CHECK(cond)                                                                    \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                        \
-        }                                                                                   \
-    } while (0)
+#include "fuzz_check.h"
 
 #define TERMINATED(field) (memchr((field), '\0', sizeof(field)) != NULL)
 

@@ -27,13 +27,7 @@
 #include "../../plugins/prestashop/presta_xml.c"
 #include "../../plugins/prestashop/presta_map.c"
 
-#define FUZZ_CHECK(cond)                                                                    \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                        \
-        }                                                                                   \
-    } while (0)
+#include "fuzz_check.h"
 
 static void
 fuzz_times(const uint8_t *data, size_t size)

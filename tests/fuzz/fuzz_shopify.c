@@ -28,13 +28,7 @@
 #include "../../plugins/shopify/shopify_util.c"
 #include "../../plugins/shopify/shopify_webhook.c"
 
-#define FUZZ_CHECK(cond)                                                                    \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                        \
-        }                                                                                   \
-    } while (0)
+#include "fuzz_check.h"
 
 static int
 sink(struct hub_call *call, uint32_t entity, sx_str json, void *arg)

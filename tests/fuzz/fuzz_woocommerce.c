@@ -26,13 +26,7 @@
 #include "../../plugins/woocommerce/woo_map.c"
 #include "../../plugins/common/sxp.c"
 
-#define FUZZ_CHECK(cond)                                                                    \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                        \
-        }                                                                                   \
-    } while (0)
+#include "fuzz_check.h"
 
 /* The outcome of one translation: a valid record, or a failure with a message. */
 static const sx_json *
