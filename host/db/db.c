@@ -137,6 +137,15 @@ hub_db_query(struct hub_db *db, const char *sql, int nparams, const char *const 
     return take_result(db, res, out, err);
 }
 
+/* The statement without a name: when this connection cannot keep another one. */
+static int
+unprepared(struct hub_db *db, const char *sql, int nparams, const char *const *params,
+           const int *lengths, const int *formats, PGresult **out, struct hub_error *err)
+{
+    return take_result(db, PQexecParams(db->conn, sql, nparams, NULL, params, lengths, formats,
+                                        0), out, err);
+}
+
 static uint64_t
 text_hash(const char *s)
 {
@@ -152,6 +161,14 @@ text_hash(const char *s)
 int
 hub_db_query_prepared(struct hub_db *db, const char *sql, int nparams,
                       const char *const *params, PGresult **out, struct hub_error *err)
+{
+    return hub_db_query_prepared_bin(db, sql, nparams, params, NULL, NULL, out, err);
+}
+
+int
+hub_db_query_prepared_bin(struct hub_db *db, const char *sql, int nparams,
+                          const char *const *params, const int *lengths, const int *formats,
+                          PGresult **out, struct hub_error *err)
 {
     struct hub_db_stmt *st = NULL;
     PGresult           *res;
@@ -173,15 +190,15 @@ hub_db_query_prepared(struct hub_db *db, const char *sql, int nparams,
         char *copy;
 
         if (db->nstmts >= HUB_DB_MAX_PREPARED)
-            return hub_db_query(db, sql, nparams, params, out, err);
+            return unprepared(db, sql, nparams, params, lengths, formats, out, err);
         if (db->stmts == NULL) {
             db->stmts = calloc(HUB_DB_MAX_PREPARED, sizeof(*db->stmts));
             if (db->stmts == NULL)
-                return hub_db_query(db, sql, nparams, params, out, err);
+                return unprepared(db, sql, nparams, params, lengths, formats, out, err);
         }
         copy = strdup(sql);
         if (copy == NULL)
-            return hub_db_query(db, sql, nparams, params, out, err);
+            return unprepared(db, sql, nparams, params, lengths, formats, out, err);
         st = &db->stmts[db->nstmts];
         snprintf(st->name, sizeof(st->name), "sx_%d", db->nstmts);
         res = PQprepare(db->conn, st->name, sql, nparams, NULL);
@@ -197,7 +214,7 @@ hub_db_query_prepared(struct hub_db *db, const char *sql, int nparams,
         st->sql = copy;
         db->nstmts++;
     }
-    res = PQexecPrepared(db->conn, st->name, nparams, params, NULL, NULL, 0);
+    res = PQexecPrepared(db->conn, st->name, nparams, params, lengths, formats, 0);
     return take_result(db, res, out, err);
 }
 

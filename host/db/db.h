@@ -46,6 +46,10 @@ int  hub_db_query(struct hub_db *db, const char *sql, int nparams, const char *c
 #define HUB_DB_MAX_PREPARED 64
 int  hub_db_query_prepared(struct hub_db *db, const char *sql, int nparams,
                            const char *const *params, PGresult **out, struct hub_error *err);
+/* The same with PQexecParams' lengths and formats (binary parameters); NULL for all text. */
+int  hub_db_query_prepared_bin(struct hub_db *db, const char *sql, int nparams,
+                               const char *const *params, const int *lengths,
+                               const int *formats, PGresult **out, struct hub_error *err);
 
 int  hub_db_begin(struct hub_db *db, struct hub_error *err);
 int  hub_db_commit(struct hub_db *db, struct hub_error *err);

@@ -746,96 +746,140 @@ finish(struct hub_webhook *wh, struct wh_item *list)
     wake_loop(wh);
 }
 
-#define INSERT_COLS 8
+/*
+ * One statement stores a batch and enqueues its processing: the events go in as binary arrays
+ * (a prepared statement, parsed and planned once per connection; bodies sent as they are, not
+ * escaped), in arrival order (ids follow it, and processing per record follows the ids); each
+ * integration that got a new event gets the job hub_webhook_enqueue() would make, woken by the
+ * queue's NOTIFY. As one statement it is one transaction and one round trip: the commit is its
+ * own, so nothing is acknowledged before it.
+ */
+static const char insert_sql[] =
+    "WITH ev AS ("
+    " INSERT INTO integration_webhook_events (integration_id, platform, topic, delivery_id,"
+    "                                         headers, body, source_ip, signature)"
+    " SELECT u.i, u.p, u.t, u.d, u.h::jsonb, u.b, u.a::inet, u.s"
+    "   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[],"
+    "               $7::text[], $8::text[]) WITH ORDINALITY AS u(i, p, t, d, h, b, a, s, n)"
+    "  ORDER BY u.n"
+    " ON CONFLICT (integration_id, delivery_id) DO NOTHING"
+    " RETURNING integration_id, delivery_id),"
+    " jb AS ("
+    " INSERT INTO jobs (queue, kind, payload, max_attempts, integration_id)"
+    " SELECT '" HUB_QUEUE_DEFAULT "', '" HUB_JOB_WEBHOOK_PROCESS "',"
+    "        jsonb_build_object('integration_id', x.i), 20, x.i"
+    "   FROM (SELECT DISTINCT integration_id AS i FROM ev) x"
+    " RETURNING queue)"
+    " SELECT e.integration_id, e.delivery_id FROM ev e"
+    "  CROSS JOIN (SELECT count(pg_notify('" HUB_QUEUE_CHANNEL "', jb.queue)) FROM jb) w";
 
-/* Insert items[0..n) with one statement; marks duplicates. 0 or HUB_E_DB. */
+#define INSERT_COLS 8
+#define OID_INT8    20
+#define OID_BYTEA   17
+#define OID_TEXT    25
+
+static void
+put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* PostgreSQL's binary array header: one dimension of n elements of type oid, from 1. */
+static int
+array_begin(struct hub_buf *b, uint32_t oid, size_t n, int has_null)
+{
+    unsigned char h[20];
+
+    put_be32(h, 1);
+    put_be32(h + 4, has_null ? 1 : 0);
+    put_be32(h + 8, oid);
+    put_be32(h + 12, (uint32_t)n);
+    put_be32(h + 16, 1);
+    return hub_buf_append(b, h, sizeof(h));
+}
+
+/* One element: its length then its bytes; NULL when data is NULL. */
+static int
+array_item(struct hub_buf *b, const void *data, size_t len)
+{
+    unsigned char l[4];
+
+    put_be32(l, data == NULL ? 0xffffffffu : (uint32_t)len);
+    if (hub_buf_append(b, l, sizeof(l)) < 0)
+        return -1;
+    return data == NULL || len == 0 ? 0 : hub_buf_append(b, data, len);
+}
+
+/* Insert items[0..n) with one statement (its own transaction); marks duplicates. 0 or
+ * HUB_E_DB. */
 static int
 insert_batch(struct hub_webhook *wh, struct wh_item **items, size_t n, struct hub_error *err)
 {
-    struct hub_buf     sql;
-    const char       **vals;
-    int               *lens, *fmts;
-    char             (*ids)[24];
-    PGresult          *res;
-    size_t             i, j, k;
-    int                rc = 0;
+    struct hub_buf arr[INSERT_COLS];
+    const char    *vals[INSERT_COLS];
+    int            lens[INSERT_COLS], fmts[INSERT_COLS];
+    PGresult      *res = NULL;
+    size_t         i, j, k, total = 64;
+    int            c, rc = 0, bad = 0;
 
-    vals = calloc(n * INSERT_COLS, sizeof(*vals));
-    lens = calloc(n * INSERT_COLS, sizeof(*lens));
-    fmts = calloc(n * INSERT_COLS, sizeof(*fmts));
-    ids = calloc(n, sizeof(*ids));
-    hub_buf_init(&sql, 1024 * 1024);
-    if (vals == NULL || lens == NULL || fmts == NULL || ids == NULL) {
-        rc = hub_error_set(err, HUB_E_NOMEM, "webhook writer: out of memory");
-        goto out;
+    for (i = 0; i < n; i++)
+        total += items[i]->body_len + strlen(items[i]->headers) + 64;
+    for (c = 0; c < INSERT_COLS; c++) {
+        hub_buf_init(&arr[c], total + n * 8 + 64);
+        bad |= array_begin(&arr[c], c == 0 ? OID_INT8 : c == 5 ? OID_BYTEA : OID_TEXT, n,
+                           c == 6 || c == 7) < 0;
     }
-    hub_buf_puts(&sql, "INSERT INTO integration_webhook_events (integration_id, platform, topic,"
-                       " delivery_id, headers, body, source_ip, signature) VALUES ");
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n && !bad; i++) {
         struct wh_item *it = items[i];
-        size_t          b = i * INSERT_COLS;
+        unsigned char   id[8];
+        uint64_t        v = (uint64_t)it->integration_id;
 
-        snprintf(ids[i], sizeof(ids[i]), "%" PRId64, it->integration_id);
-        vals[b + 0] = ids[i];
-        vals[b + 1] = it->platform;
-        vals[b + 2] = it->topic;
-        vals[b + 3] = it->delivery_id;
-        vals[b + 4] = it->headers;
-        vals[b + 5] = it->body;
-        lens[b + 5] = (int)it->body_len;
-        fmts[b + 5] = 1;
-        vals[b + 6] = it->peer[0] != '\0' ? it->peer : NULL;
-        vals[b + 7] = it->signature;
+        for (k = 0; k < 8; k++)
+            id[k] = (unsigned char)(v >> (56 - 8 * k));
+        bad |= array_item(&arr[0], id, 8) < 0;
+        bad |= array_item(&arr[1], it->platform, strlen(it->platform)) < 0;
+        bad |= array_item(&arr[2], it->topic, strlen(it->topic)) < 0;
+        bad |= array_item(&arr[3], it->delivery_id, strlen(it->delivery_id)) < 0;
+        bad |= array_item(&arr[4], it->headers, strlen(it->headers)) < 0;
+        bad |= array_item(&arr[5], it->body, it->body_len) < 0;
+        bad |= array_item(&arr[6], it->peer[0] != '\0' ? it->peer : NULL, strlen(it->peer)) < 0;
+        bad |= array_item(&arr[7], it->signature, it->signature != NULL ?
+                          strlen(it->signature) : 0) < 0;
         it->duplicate = 1;
-        hub_buf_printf(&sql, "%s($%zu::bigint,$%zu,$%zu,$%zu,$%zu::jsonb,$%zu::bytea,$%zu::inet,$%zu)",
-                       i == 0 ? "" : ",", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7,
-                       b + 8);
     }
-    if (hub_buf_puts(&sql, " ON CONFLICT (integration_id, delivery_id) DO NOTHING"
-                           " RETURNING integration_id, delivery_id") < 0) {
-        rc = hub_error_set(err, HUB_E_LIMIT, "webhook writer: statement too large");
+    if (bad) {
+        rc = hub_error_set(err, HUB_E_NOMEM, "webhook writer: out of memory for a batch of %zu",
+                           n);
         goto out;
     }
-    res = PQexecParams(wh->db.conn, sql.data, (int)(n * INSERT_COLS), NULL, vals, lens, fmts, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = hub_error_set(err, HUB_E_DB, "webhook insert: %s", PQerrorMessage(wh->db.conn));
-        PQclear(res);
-        goto out;
+    for (c = 0; c < INSERT_COLS; c++) {
+        vals[c] = arr[c].data;
+        lens[c] = (int)arr[c].len;
+        fmts[c] = 1;
     }
+    rc = hub_db_query_prepared_bin(&wh->db, insert_sql, INSERT_COLS, vals, lens, fmts, &res,
+                                   err);
+    if (rc < 0)
+        goto out;
     for (k = 0; k < (size_t)PQntuples(res); k++) {
-        const char *iid = PQgetvalue(res, (int)k, 0), *did = PQgetvalue(res, (int)k, 1);
+        int64_t     iid = strtoll(PQgetvalue(res, (int)k, 0), NULL, 10);
+        const char *did = PQgetvalue(res, (int)k, 1);
 
         for (j = 0; j < n; j++) {
-            if (items[j]->duplicate && strcmp(ids[j], iid) == 0 &&
+            if (items[j]->duplicate && items[j]->integration_id == iid &&
                 strcmp(items[j]->delivery_id, did) == 0) {
                 items[j]->duplicate = 0;
                 break;
             }
         }
     }
-    PQclear(res);
-    /* One processing job per integration that got a new event. */
-    for (i = 0; i < n; i++) {
-        int seen = 0;
-
-        if (items[i]->duplicate)
-            continue;
-        for (j = 0; j < i; j++) {
-            if (!items[j]->duplicate && items[j]->integration_id == items[i]->integration_id)
-                seen = 1;
-        }
-        if (!seen) {
-            rc = hub_webhook_enqueue(&wh->db, items[i]->integration_id, 0, err);
-            if (rc < 0)
-                goto out;
-        }
-    }
 out:
-    hub_buf_free(&sql);
-    free(vals);
-    free(lens);
-    free(fmts);
-    free(ids);
+    PQclear(res);
+    for (c = 0; c < INSERT_COLS; c++)
+        hub_buf_free(&arr[c]);
     return rc;
 }
 
@@ -920,25 +964,21 @@ store(struct hub_webhook *wh, struct wh_item **items, size_t n)
     struct hub_error err;
     size_t           i;
 
-    if (hub_db_ensure(&wh->db, &err) == 0 && hub_db_begin(&wh->db, &err) == 0) {
-        if (insert_batch(wh, items, n, &err) == 0 && hub_db_commit(&wh->db, &err) == 0) {
-            atomic_fetch_add(&wh->n_commits, 1);
-            for (i = 0; i < n; i++)
-                items[i]->status = 200;
-            return;
-        }
-        hub_db_rollback(&wh->db);
+    if (hub_db_ensure(&wh->db, &err) == 0 && insert_batch(wh, items, n, &err) == 0) {
+        atomic_fetch_add(&wh->n_commits, 1);
+        for (i = 0; i < n; i++)
+            items[i]->status = 200;
+        return;
     }
     hub_log(HUB_LOG_WARN, "webhook", "group insert of %zu failed (%s); one by one", n, err.msg);
     for (i = 0; i < n; i++) {
         items[i]->status = 500;
-        if (hub_db_ensure(&wh->db, &err) < 0 || hub_db_begin(&wh->db, &err) < 0)
+        if (hub_db_ensure(&wh->db, &err) < 0)
             continue;
-        if (insert_batch(wh, &items[i], 1, &err) == 0 && hub_db_commit(&wh->db, &err) == 0) {
+        if (insert_batch(wh, &items[i], 1, &err) == 0) {
             atomic_fetch_add(&wh->n_commits, 1);
             items[i]->status = 200;
         } else {
-            hub_db_rollback(&wh->db);
             hub_log(HUB_LOG_ERROR, "webhook", "integration %" PRId64 " delivery %s: %s",
                     items[i]->integration_id, items[i]->delivery_id, err.msg);
         }
