@@ -443,6 +443,10 @@ process_batch(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
                       " FROM integration_webhook_events"
                       " WHERE integration_id = $1 AND status = 'PENDING'"
                       "   AND next_attempt_at <= now()"
+                      /* From the first pending event (index 0021): the primary key then
+                       * gives the order, and the rows processed before are not walked. */
+                      "   AND id >= (SELECT min(id) FROM integration_webhook_events"
+                      "               WHERE integration_id = $1 AND status = 'PENDING')"
                       " ORDER BY id LIMIT " WH_BATCH_STR " FOR UPDATE SKIP LOCKED",
                       1, params, &res, err);
     if (rc < 0)
