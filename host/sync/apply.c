@@ -572,15 +572,20 @@ classify(struct hub_db *db, const char *ids, const char *entity, const char *tab
     size_t    i;
     int       rc;
 
+    /* One index probe per record, whatever the statistics say: the lookup is a LATERAL
+     * subquery that LIMIT keeps from being flattened into a join. As a join, a plan made while
+     * the tables were nearly empty (a new integration, statistics not yet gathered; prepared
+     * statements keep it) hashed every mapping of the integration for every page. */
     snprintf(sql, sizeof(sql),
-             "SELECT d.ord, m.internal_id, m.content_hash, "
-             "  (extract(epoch FROM m.external_updated_at) * 1000)::bigint, "
-             "  (extract(epoch FROM m.last_synced_at) * 1000)::bigint, "
-             "  (extract(epoch FROM t.updated_at) * 1000)::bigint, m.last_direction "
+             "SELECT d.ord, m.internal_id, m.content_hash, m.eu, m.ls, m.tu, m.last_direction "
              "FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY d(ext, ord) "
-             "LEFT JOIN integration_mappings m ON m.integration_id = $1 AND m.entity = $3 "
-             "  AND m.external_id = d.ext "
-             "LEFT JOIN %s t ON t.id = m.internal_id", table);
+             "LEFT JOIN LATERAL (SELECT x.internal_id, x.content_hash, "
+             "  (extract(epoch FROM x.external_updated_at) * 1000)::bigint AS eu, "
+             "  (extract(epoch FROM x.last_synced_at) * 1000)::bigint AS ls, "
+             "  (SELECT (extract(epoch FROM t.updated_at) * 1000)::bigint FROM %s t "
+             "    WHERE t.id = x.internal_id) AS tu, x.last_direction "
+             "  FROM integration_mappings x WHERE x.integration_id = $1 AND x.entity = $3 "
+             "  AND x.external_id = d.ext LIMIT 1) m ON true", table);
     rc = query3(db, sql, ids, exts_json, entity, &res, err);
     if (rc < 0)
         return rc;
@@ -802,8 +807,9 @@ apply_variants(struct hub_db *db, const char *ids, const char *org, struct hub_s
                 "  AND x.entity = $3 AND x.internal_id = c.id) LIMIT 1) END) "
                 "FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (ext text, sku text, "
                 "  pid bigint)) WITH ORDINALITY d(ext, sku, pid, ord) "
-                "LEFT JOIN integration_mappings m ON m.integration_id = $1 AND m.entity = $3 "
-                "  AND m.external_id = d.ext",
+                "LEFT JOIN LATERAL (SELECT x.internal_id FROM integration_mappings x "
+                "  WHERE x.integration_id = $1 AND x.entity = $3 AND x.external_id = d.ext "
+                "  LIMIT 1) m ON true",   /* a probe per variant, as in classify() */
                 ids, exts.data, "variant", &res, err);
     if (rc < 0)
         goto out;
