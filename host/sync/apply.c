@@ -5,6 +5,7 @@
 #include "plugin/hostapi.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1253,4 +1254,32 @@ out:
     free(cls);
     hub_buf_free(&exts);
     return rc;
+}
+
+/* ---- planner statistics ------------------------------------------------------------------- */
+
+static atomic_ullong stats_applied;     /* records applied by this process */
+
+void
+hub_sync_stats_tick(struct hub_db *db, size_t n)
+{
+    struct hub_error err;
+    unsigned long long before;
+
+    if (n == 0)
+        return;
+    before = atomic_fetch_add(&stats_applied, n);
+    if (before / HUB_SYNC_STATS_EVERY == (before + n) / HUB_SYNC_STATS_EVERY && before != 0)
+        return;
+    /* In one statement, so that the try-lock is the transaction's and ends with it. */
+    if (hub_db_exec(db,
+                    "DO $sx$ BEGIN"
+                    " IF pg_try_advisory_xact_lock(" HUB_SYNC_STATS_LOCK_CLASS ", 1) AND"
+                    "    (SELECT s.n_mod_since_analyze > 1000 + 0.2 * greatest(c.reltuples, 0)"
+                    "       FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"
+                    "      WHERE s.relid = 'integration_mappings'::regclass) THEN"
+                    "   ANALYZE integration_mappings;"
+                    " END IF;"
+                    " END $sx$", &err) < 0)
+        hub_log_debug("sync", "statistics refresh of integration_mappings: %s", err.msg);
 }

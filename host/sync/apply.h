@@ -113,4 +113,18 @@ int  hub_sync_apply_page(struct hub_db *db, int64_t integration_id, int64_t orga
                          struct hub_sync_counts *counts, struct hub_buf *details,
                          struct hub_error *err);
 
+/*
+ * After a commit that applied `n` records (outside any transaction): the planner's view of
+ * integration_mappings is refreshed when it has gone stale. Autovacuum analyzes a table at
+ * most once a minute; a new installation or a first import grows the mappings faster, and
+ * until then the per-record lookups may be planned for a nearly empty table. Every
+ * HUB_SYNC_STATS_EVERY records applied by this process, one statement checks the table's
+ * changes since its last ANALYZE and runs one when they exceed a fifth of it (and 1,000
+ * rows), under a try-lock so that several hubs do not analyze together. Best effort: a
+ * failure is logged at debug level and ignored.
+ */
+#define HUB_SYNC_STATS_EVERY      2000
+#define HUB_SYNC_STATS_LOCK_CLASS "21337"
+void hub_sync_stats_tick(struct hub_db *db, size_t n);
+
 #endif

@@ -662,7 +662,7 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
     char                    entity[16] = "", mode[16] = "incremental", ids[24];
     int64_t                 integration_id = 0;
     int                     rc, more = 1, last_attempt = job->attempts >= job->max_attempts;
-    int                     pages_done = 0, fdb_open = 0, k;
+    int                     fdb_open = 0, k;
 
     if (pl != NULL && json_object_object_get_ex(pl, "integration_id", &v))
         integration_id = json_object_get_int64(v);
@@ -764,15 +764,8 @@ job_import(const struct hub_job *job, struct hub_job_run *run, void *ctx, struct
          * this one; give the free pages of every arena back now, or each arena keeps its own
          * high-water mark and the hub's resident size grows with the number of arenas. */
         malloc_trim(0);
-        /* Tables that an import fills fast keep stale statistics until autovacuum catches
-         * up, and the planner then picks the wrong mapping index for per-line lookups:
-         * refresh them early in a run and every 40 pages. */
-        if (++pages_done % 40 == 1) {
-            struct hub_error aerr;
-
-            if (hub_db_exec(run->db, "ANALYZE integration_mappings", &aerr) < 0)
-                hub_log_debug("sync", "ANALYZE integration_mappings: %s", aerr.msg);
-        }
+        /* An import fills the mappings faster than autovacuum analyzes them. */
+        hub_sync_stats_tick(run->db, cur->c.processed);
         total.processed += cur->c.processed;
         total.created += cur->c.created;
         total.updated += cur->c.updated;

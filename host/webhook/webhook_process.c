@@ -559,6 +559,7 @@ process_batch(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
     rc = hub_db_commit(db, err);
     if (rc < 0)
         goto out;
+    hub_sync_stats_tick(db, (size_t)PQntuples(r2));
     for (i = 0; i < PQntuples(r2); i++)
         observe(platform, "processed", atof(PQgetvalue(r2, i, 0)));
     for (i = 0; i < n; i++) {
