@@ -88,6 +88,7 @@ sql "SELECT 'last error: ' || last_error FROM integration_webhook_events WHERE s
 done
 
 for c in ${SX_BENCH_CONNS:-1 16 64}; do
+    T0=$(sql "SELECT now()")
     line=$("$GEN" post --url "$URL" --secret bench-secret --conns "$c" --seconds "$SECS") || { echo "$line"; tail -5 "$TMP/hub.log"; exit 1; }
     r=$(echo "$line" | sed -n 's/.*: \([0-9]*\) accepted\/s.*/\1/p')
     if [ "$BEST" -gt 0 ]; then
@@ -95,5 +96,12 @@ for c in ${SX_BENCH_CONNS:-1 16 64}; do
     else
         echo "$line"
     fi
+    # What the processing did meanwhile: on one box it shares the CPU with the acknowledgements.
+    [ "${SX_BENCH_WORKERS:-2}" = 0 ] ||
+    sql "SELECT format('    processed during the run: %s (%s/s); still pending at its end: %s',
+            count(*) FILTER (WHERE processed_at <= '$T0'::timestamptz + interval '$SECS s'),
+            round(count(*) FILTER (WHERE processed_at <= '$T0'::timestamptz + interval '$SECS s') / $SECS.0),
+            count(*) FILTER (WHERE processed_at IS NULL OR processed_at > '$T0'::timestamptz + interval '$SECS s'))
+         FROM integration_webhook_events WHERE received_at >= '$T0'"
 done
 
