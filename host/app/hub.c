@@ -443,6 +443,7 @@ hub_run(struct hub *hub, struct hub_error *err)
             wo.sync = hub->sync;
             wo.public_url = hub->cfg.public_url[0] ? hub->cfg.public_url : hub->url;
             wo.max_body = hub->cfg.max_body_bytes;
+            wo.yield_lag_ms = hub->cfg.webhook_yield_lag_ms;
             rc = hub_webhook_start(&wo, &hub->webhook, err);
             if (rc == 0 && hub->workers != NULL)
                 rc = hub_webhook_register_jobs(hub->webhook, hub->workers, err);

@@ -23,6 +23,7 @@ static const struct cfg_key cfg_keys[] = {
     { "workers",         "SX_WORKERS" },
     { "job_lease_ms",    "SX_JOB_LEASE_MS" },
     { "job_retention_h", "SX_JOB_RETENTION_H" },
+    { "webhook_yield_lag_ms", "SX_WEBHOOK_YIELD_LAG_MS" },
     { "log_level",       "SX_LOG_LEVEL" },
     { "log_format",      "SX_LOG_FORMAT" },
     { "max_body_bytes",  "SX_MAX_BODY_BYTES" },
@@ -43,6 +44,7 @@ hub_config_defaults(struct hub_config *cfg)
     cfg->workers = 4;
     cfg->job_lease_ms = 30000;
     cfg->job_retention_h = 168;
+    cfg->webhook_yield_lag_ms = 5000;
     cfg->log_level = HUB_LOG_INFO;
     cfg->log_json = 1;
     cfg->max_body_bytes = 1024 * 1024;
@@ -141,6 +143,13 @@ hub_config_set(struct hub_config *cfg, const char *key, const char *value, const
             return hub_error_set(err, HUB_E_CONFIG, "%s: job_retention_h must be 0-87600 "
                                  "(hours; 0 keeps done jobs), got \"%s\"", origin, value);
         cfg->job_retention_h = (int)v;
+        return 0;
+    }
+    if (strcmp(key, "webhook_yield_lag_ms") == 0) {
+        if (parse_long(value, 0, 600000, &v) < 0)
+            return hub_error_set(err, HUB_E_CONFIG, "%s: webhook_yield_lag_ms must be 0-600000 "
+                                 "(ms; 0: processing never yields), got \"%s\"", origin, value);
+        cfg->webhook_yield_lag_ms = (int)v;
         return 0;
     }
     if (strcmp(key, "max_body_bytes") == 0) {

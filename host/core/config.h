@@ -11,6 +11,8 @@
  *   workers             SX_WORKERS           4
  *   job_lease_ms        SX_JOB_LEASE_MS      30000  (a dead hub's jobs return after this)
  *   job_retention_h     SX_JOB_RETENTION_H   168    (done jobs deleted after; 0 = kept)
+ *   webhook_yield_lag_ms SX_WEBHOOK_YIELD_LAG_MS 5000 (processing yields to a burst of
+ *                                                    deliveries while less behind; 0 = never)
  *   log_level           SX_LOG_LEVEL         info
  *   log_format          SX_LOG_FORMAT        json   (json | text)
  *   max_body_bytes      SX_MAX_BODY_BYTES    1048576
@@ -39,6 +41,7 @@ struct hub_config {
     int    workers;
     int    job_lease_ms;
     int    job_retention_h;
+    int    webhook_yield_lag_ms;
     int    log_level;
     int    log_json;
     size_t max_body_bytes;

@@ -87,6 +87,7 @@ struct hub_webhook {
     unsigned                batch_max;
     int                     cache_ttl_ms;
     struct hub_webhook_proc_cfg proc;
+    _Atomic int64_t         busy_until_ms;  /* a burst: processing yields until then */
 
     pthread_mutex_t         cache_lock;
     struct wh_entry        *buckets[WH_BUCKETS];
@@ -729,6 +730,15 @@ on_pipe(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the writer thread --------------------------------------------------------------------- */
 
+/*
+ * Acknowledgements before processing. When the writer takes WH_BUSY_BATCH deliveries or more
+ * at once, they arrive faster than one commit per delivery: a burst. For the next
+ * WH_BUSY_HOLD_MS, this hub's processing jobs pause between batches (see
+ * hub_webhook_proc_cfg.yield_lag_ms) and leave the CPU to the acknowledgements.
+ */
+#define WH_BUSY_BATCH   16
+#define WH_BUSY_HOLD_MS 100
+
 static void
 finish(struct hub_webhook *wh, struct wh_item *list)
 {
@@ -1020,6 +1030,8 @@ writer_main(void *arg)
             n++;
         }
         late = wh->stopping && wh->deadline_ms >= 0 && now_ms() > wh->deadline_ms;
+        if (n >= WH_BUSY_BATCH)
+            atomic_store(&wh->busy_until_ms, now_ms() + WH_BUSY_HOLD_MS);
         pthread_mutex_unlock(&wh->lock);
 
         for (it = list; it != NULL; it = it->next) {
@@ -1115,6 +1127,8 @@ hub_webhook_start(const struct hub_webhook_opts *opts, struct hub_webhook **out,
     wh->proc.max_attempts = opts->max_attempts > 0 ? opts->max_attempts : 8;
     wh->proc.backoff_base_ms = opts->backoff_base_ms > 0 ? opts->backoff_base_ms : 1000;
     wh->proc.backoff_cap_ms = opts->backoff_cap_ms > 0 ? opts->backoff_cap_ms : 3600000;
+    wh->proc.yield_lag_ms = opts->yield_lag_ms;
+    wh->proc.busy_until_ms = &wh->busy_until_ms;
     wh->pipe_rd = wh->pipe_wr = -1;
     wh->deadline_ms = -1;
     pthread_mutex_init(&wh->cache_lock, NULL);

@@ -81,6 +81,7 @@ struct hub_webhook_opts {
     int                              max_attempts;    /* 0 = 8 processing attempts */
     int                              backoff_base_ms; /* 0 = 1000 */
     int                              backoff_cap_ms;  /* 0 = 3600000 */
+    int                              yield_lag_ms;    /* 0 = processing never yields */
 };
 
 struct hub_webhook_stats {
@@ -153,6 +154,13 @@ struct hub_webhook_proc_cfg {
     int                 max_attempts;
     int                 backoff_base_ms;
     int                 backoff_cap_ms;
+    /* During a burst of deliveries to this hub (*busy_until_ms is ahead of the monotonic
+     * clock, in ms), processing pauses up to WH_YIELD_STEPS x WH_YIELD_STEP_MS before each
+     * batch, as long as it is less than yield_lag_ms behind (the age of the oldest event of
+     * its last batch): a burst is acknowledged first, a sustained overload is not starved.
+     * 0 or a NULL pointer: never. */
+    int                 yield_lag_ms;
+    const _Atomic int64_t *busy_until_ms;
 };
 int  hub_webhook_process_job(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
                              int64_t integration_id, uint64_t *processed, uint64_t *retried,
@@ -165,5 +173,6 @@ int  hub_webhook_headers_from_json(struct json_object *obj, sx_http_header **out
 
 int  hub_webhook_enqueue(struct hub_db *db, int64_t integration_id, int delay_ms,
                          struct hub_error *err);
+
 
 #endif

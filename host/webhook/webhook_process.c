@@ -6,9 +6,12 @@
 
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/log.h"
@@ -19,6 +22,8 @@
 #include "sync/engine.h"
 
 #define WH_EVENTS_PER_JOB 1000
+#define WH_YIELD_STEPS    10            /* a pause is at most 10 x 20 ms, then one batch */
+#define WH_YIELD_STEP_MS  20
 #define WH_BATCH          200           /* events applied in one transaction */
 #define WH_BATCH_STR      "200"
 
@@ -416,7 +421,7 @@ static int
 process_batch(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
               struct hub_instance *inst, int64_t integration_id, int64_t org,
               const char *platform, uint64_t *processed, uint64_t *retried, uint64_t *failed,
-              struct hub_error *err)
+              int64_t *oldest_ms, struct hub_error *err)
 {
     PGresult        *res = NULL, *r2 = NULL;
     struct wh_event *ev = NULL;
@@ -471,6 +476,8 @@ process_batch(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
 
         snprintf(ev[i].id, sizeof(ev[i].id), "%s", PQgetvalue(res, i, 0));
         ev[i].received_ms = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+        if (i == 0)
+            *oldest_ms = ev[i].received_ms;      /* the batch is in id order: its oldest */
         ev[i].attempts = atoi(PQgetvalue(res, i, 5));
         body = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &body_len);
         ev[i].c = changes_new();
@@ -596,6 +603,27 @@ out:
     return rc;
 }
 
+static int64_t
+clock_ms(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether processing should pause now: this hub is taking a burst of deliveries, and the
+ * processing is less than yield_lag_ms behind (oldest_ms: the wall-clock receipt of the
+ * oldest event of its last batch, 0 before the first). */
+static int
+yielding(const struct hub_webhook_proc_cfg *cfg, int64_t oldest_ms)
+{
+    if (cfg->yield_lag_ms <= 0 || cfg->busy_until_ms == NULL ||
+        atomic_load(cfg->busy_until_ms) <= clock_ms(CLOCK_MONOTONIC))
+        return 0;
+    return oldest_ms == 0 || clock_ms(CLOCK_REALTIME) - oldest_ms < cfg->yield_lag_ms;
+}
+
 int
 hub_webhook_process_job(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
                         int64_t integration_id, uint64_t *processed, uint64_t *retried,
@@ -605,7 +633,7 @@ hub_webhook_process_job(const struct hub_webhook_proc_cfg *cfg, struct hub_db *d
     PGresult            *res = NULL;
     const char          *params[1];
     char                 idbuf[32], platform[64];
-    int64_t              org;
+    int64_t              org, oldest_ms = 0;
     int                  rc, i;
 
     snprintf(idbuf, sizeof(idbuf), "%" PRId64, integration_id);
@@ -630,8 +658,13 @@ hub_webhook_process_job(const struct hub_webhook_proc_cfg *cfg, struct hub_db *d
         return hub_error_set(err, HUB_E_UNSUPPORTED, "%s: no webhook translate()", platform);
     }
     for (i = 0; i < WH_EVENTS_PER_JOB;) {
+        for (int w = 0; w < WH_YIELD_STEPS && yielding(cfg, oldest_ms); w++) {
+            hub_metric_inc("simplix_webhook_processing_yields_total", "",
+                           "Pauses of webhook processing (20 ms each) during bursts of deliveries");
+            usleep(WH_YIELD_STEP_MS * 1000);
+        }
         rc = process_batch(cfg, db, inst, integration_id, org, platform, processed, retried,
-                           failed, err);
+                           failed, &oldest_ms, err);
         if (rc <= 0)
             break;
         i += rc;

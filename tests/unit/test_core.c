@@ -76,6 +76,11 @@ test_config_refusals(void)
     CHECK_STR_HAS(err.msg, "job_retention_h must be 0-87600");
     CHECK_EQ(0, hub_config_set(&cfg, "job_retention_h", "0", "flag", &err));
     CHECK_EQ(0, cfg.job_retention_h);
+    CHECK_EQ(5000, cfg.webhook_yield_lag_ms);     /* processing yields to a burst up to 5 s */
+    CHECK_EQ(HUB_E_CONFIG, hub_config_set(&cfg, "webhook_yield_lag_ms", "600001", "f", &err));
+    CHECK_STR_HAS(err.msg, "webhook_yield_lag_ms must be 0-600000");
+    CHECK_EQ(0, hub_config_set(&cfg, "webhook_yield_lag_ms", "0", "flag", &err));
+    CHECK_EQ(0, cfg.webhook_yield_lag_ms);
     CHECK_EQ(HUB_E_CONFIG, hub_config_parse(&cfg, "a\0b", 3, "nul.conf", &err));
     CHECK_STR_HAS(err.msg, "NUL byte");
     CHECK_EQ(HUB_E_IO, hub_config_load_file(&cfg, "/nonexistent/hub.conf", &err));
