@@ -238,6 +238,15 @@ hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len, stru
  * (see build_statement), so one page is parsed once, whatever the number of statements. */
 #define SQL_BATCH "@B@"
 
+/*
+ * Access paths that no statistics can change. Every statement below reaches its rows by id:
+ * the batch's ids (primary key), a product's parent id, an invoice's lines (`= ANY (ARRAY(
+ * ...))`, an index condition). The organization is checked as `organization_id + 0 = $2`, a
+ * filter that no index can serve: written plainly, a plan made while a new organization's rows
+ * were not yet in the statistics ("about one row") walked all of the organization's rows
+ * through its (organization_id, id) index for every page, once they were thousands.
+ */
+
 #define SQL_CUSTOMER_FIELDS \
     "CROSS JOIN LATERAL jsonb_to_record(b.r) AS f(company_name text, first_name text, " \
     "  last_name text, email text, phone text, tax_exempt jsonb, currency text, note text, " \
@@ -290,14 +299,14 @@ static const char sql_customer_update[] =
     "  external_data = CASE WHEN x.r ? 'raw' THEN x.raw ELSE c.external_data END, "
     "  origin_integration_id = $1 "
     "FROM (SELECT b.i, b.r, f.*, a.* FROM " SQL_BATCH " " SQL_CUSTOMER_FIELDS ") x "
-    "WHERE c.id = x.i AND c.organization_id = $2";
+    "WHERE c.id = x.i AND c.organization_id + 0 = $2";
 
 static const char sql_customer_delete[] =
     "UPDATE companies c SET external_data = c.external_data || "
     "  jsonb_build_object('deleted_on_platform', true, 'deleted_integration_id', $1::bigint), "
     "  origin_integration_id = $1 "
     "FROM " SQL_BATCH " "
-    "WHERE c.id = b.i AND c.organization_id = $2";
+    "WHERE c.id = b.i AND c.organization_id + 0 = $2";
 
 #define SQL_PRODUCT_FIELDS \
     "CROSS JOIN LATERAL jsonb_to_record(b.r) AS f(title text, description text, vendor text, " \
@@ -326,12 +335,13 @@ static const char sql_product_update[] =
     "  external_data = CASE WHEN x.r ? 'raw' THEN x.raw ELSE p.external_data END, "
     "  origin_integration_id = $1 "
     "FROM (SELECT b.i, b.r, f.* FROM " SQL_BATCH " " SQL_PRODUCT_FIELDS ") x "
-    "WHERE p.id = x.i AND p.organization_id = $2";
+    "WHERE p.id = x.i AND p.organization_id + 0 = $2";
 
 static const char sql_product_delete[] =
     "UPDATE products p SET status = 'archived', origin_integration_id = $1 "
-    "FROM " SQL_BATCH " "
-    "WHERE (p.id = b.i OR p.parent_id = b.i) AND p.organization_id = $2";
+    "WHERE (p.id = ANY (ARRAY(SELECT b.i FROM " SQL_BATCH ")) "
+    "    OR p.parent_id = ANY (ARRAY(SELECT b.i FROM " SQL_BATCH "))) "
+    "  AND p.organization_id + 0 = $2";
 
 /* Variants: batch elements {"i": id, "e": variant id, "p": parent id, "r": variant,
  * "t": product title, "c": currency, "s": status}. */
@@ -360,10 +370,10 @@ static const char sql_variant_upsert[] =
 /* Variants that disappeared from an updated product are archived, not deleted. */
 static const char sql_variant_archive_missing[] =
     "UPDATE products p SET status = 'archived', origin_integration_id = $1 "
-    "WHERE p.organization_id = $2 AND p.parent_id = ANY (SELECT (e)::bigint FROM "
-    "  jsonb_array_elements_text($3::jsonb) e) "
-    "  AND p.status <> 'archived' AND NOT (p.id = ANY (SELECT (e)::bigint FROM "
-    "  jsonb_array_elements_text($4::jsonb) e))";
+    "WHERE p.parent_id = ANY (ARRAY(SELECT (e)::bigint FROM "
+    "  jsonb_array_elements_text($3::jsonb) e)) AND p.organization_id + 0 = $2 "
+    "  AND p.status <> 'archived' AND NOT (p.id = ANY (ARRAY(SELECT (e)::bigint FROM "
+    "  jsonb_array_elements_text($4::jsonb) e)))";
 
 #define SQL_ORDER_X \
     "(SELECT b.i, f.* FROM " SQL_BATCH " " \
@@ -402,10 +412,10 @@ static const char sql_order_insert[] =
 
 static const char sql_order_update[] =
     "UPDATE invoices v SET (" SQL_ORDER_COLUMNS ") = ROW(" SQL_ORDER_EXPRS ") "
-    "FROM " SQL_ORDER_X " WHERE v.id = x.i AND v.organization_id = $2";
+    "FROM " SQL_ORDER_X " WHERE v.id = x.i AND v.organization_id + 0 = $2";
 
 static const char sql_order_lines_delete[] =
-    "DELETE FROM invoice_lines WHERE invoice_id IN (SELECT b.i FROM " SQL_BATCH ")";
+    "DELETE FROM invoice_lines WHERE invoice_id = ANY (ARRAY(SELECT b.i FROM " SQL_BATCH "))";
 
 static const char sql_order_lines_insert[] =
     "INSERT INTO invoice_lines (invoice_id, product_id, kind, description, sku, quantity, "
@@ -445,7 +455,7 @@ static const char sql_order_lines_insert[] =
 static const char sql_order_delete[] =
     "UPDATE invoices v SET status = 'voided', origin_integration_id = $1 "
     "FROM " SQL_BATCH " "
-    "WHERE v.id = b.i AND v.organization_id = $2";
+    "WHERE v.id = b.i AND v.organization_id + 0 = $2";
 
 static const char sql_variant_mapping_upsert[] =
     "INSERT INTO integration_mappings (integration_id, entity, internal_id, external_id, "
