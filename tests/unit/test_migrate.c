@@ -661,6 +661,40 @@ test_lookup_plans(void)
     free(plan);
     CHECK_EQ(q1("SELECT id FROM integration_webhook_events WHERE delivery_id = 'p-20001'"),
              q1(sql));
+    /* The engine's page statements (apply.c) reach rows by id and check the organization
+     * as "organization_id + 0": a new organization's thousands of rows, not yet in the
+     * statistics, are not walked for each page. */
+    REQUIRE(ex("ALTER TABLE companies SET (autovacuum_enabled = false)", &err) == 0);
+    REQUIRE(ex("ALTER TABLE products SET (autovacuum_enabled = false)", &err) == 0);
+    REQUIRE(ex("ANALYZE companies", &err) == 0);
+    REQUIRE(ex("ANALYZE products", &err) == 0);
+    snprintf(sql, sizeof(sql), "INSERT INTO companies (organization_id, name) SELECT %lld, "
+             "'c' || g FROM generate_series(1, 20000) g", org);
+    REQUIRE(ex(sql, &err) == 0);
+    snprintf(sql, sizeof(sql), "INSERT INTO products (organization_id, name, price_minor, "
+             "currency) SELECT %lld, 'p' || g, 100, 'USD' FROM generate_series(1, 5000) g", org);
+    REQUIRE(ex(sql, &err) == 0);
+    snprintf(sql, sizeof(sql), "INSERT INTO products (organization_id, parent_id, name, "
+             "price_minor, currency) SELECT %lld, p.id, 'v', 100, 'USD' FROM products p, "
+             "generate_series(1, 3) WHERE p.organization_id = %lld AND p.parent_id IS NULL",
+             org, org);
+    REQUIRE(ex(sql, &err) == 0);
+    snprintf(sql, sizeof(sql), "UPDATE companies c SET name = 'x' FROM (SELECT (e)::bigint "
+             "AS i FROM jsonb_array_elements_text('[1,2,3]'::jsonb) e) x WHERE c.id = x.i AND "
+             "c.organization_id + 0 = %lld", org);
+    plan = plan_of(sql);
+    REQUIRE(plan != NULL);
+    CHECK_STR_HAS(plan, "Index Scan using companies_pkey");
+    free(plan);
+    snprintf(sql, sizeof(sql), "UPDATE products p SET status = 'archived' WHERE p.parent_id = "
+             "ANY (ARRAY(SELECT (e)::bigint FROM jsonb_array_elements_text('[1,2]'::jsonb) e)) "
+             "AND p.organization_id + 0 = %lld AND p.status <> 'archived'", org);
+    plan = plan_of(sql);
+    REQUIRE(plan != NULL);
+    CHECK_STR_HAS(plan, "Index Cond: (parent_id = ANY");
+    free(plan);
+    REQUIRE(ex("ALTER TABLE companies RESET (autovacuum_enabled)", &err) == 0);
+    REQUIRE(ex("ALTER TABLE products RESET (autovacuum_enabled)", &err) == 0);
     REQUIRE(ex("ALTER TABLE integration_mappings RESET (autovacuum_enabled)", &err) == 0);
     REQUIRE(ex("ALTER TABLE integration_webhook_events RESET (autovacuum_enabled)", &err) == 0);
 }
