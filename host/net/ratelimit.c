@@ -1,5 +1,6 @@
 #include "net/ratelimit.h"
 
+#include "core/clock.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -14,26 +15,17 @@
 /* ---- clocks ------------------------------------------------------------------------------ */
 
 static int64_t
-clock_ms(clockid_t id)
-{
-    struct timespec ts;
-
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
 mono_now(void *ctx)
 {
     (void)ctx;
-    return clock_ms(CLOCK_MONOTONIC);
+    return hub_clock_ms(CLOCK_MONOTONIC);
 }
 
 static int64_t
 wall_now(void *ctx)
 {
     (void)ctx;
-    return clock_ms(CLOCK_REALTIME);
+    return hub_clock_ms(CLOCK_REALTIME);
 }
 
 static void
@@ -487,7 +479,7 @@ lim_wait(struct hub_rate_limiter *lim, int64_t now, int64_t wait_ms, int64_t dea
         pthread_cond_wait(&lim->cv, &lim->mu);
         return;
     }
-    abs_ms = clock_ms(CLOCK_MONOTONIC) + ms;
+    abs_ms = hub_clock_ms(CLOCK_MONOTONIC) + ms;
     ts.tv_sec = abs_ms / 1000;
     ts.tv_nsec = (abs_ms % 1000) * 1000000;
     pthread_cond_timedwait(&lim->cv, &lim->mu, &ts);

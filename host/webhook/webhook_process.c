@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -603,14 +604,6 @@ out:
     return rc;
 }
 
-static int64_t
-clock_ms(clockid_t id)
-{
-    struct timespec ts;
-
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Whether processing should pause now: this hub is taking a burst of deliveries, and the
  * processing is less than yield_lag_ms behind (oldest_ms: the wall-clock receipt of the
@@ -619,9 +612,9 @@ static int
 yielding(const struct hub_webhook_proc_cfg *cfg, int64_t oldest_ms)
 {
     if (cfg->yield_lag_ms <= 0 || cfg->busy_until_ms == NULL ||
-        atomic_load(cfg->busy_until_ms) <= clock_ms(CLOCK_MONOTONIC))
+        atomic_load(cfg->busy_until_ms) <= hub_clock_ms(CLOCK_MONOTONIC))
         return 0;
-    return oldest_ms == 0 || clock_ms(CLOCK_REALTIME) - oldest_ms < cfg->yield_lag_ms;
+    return oldest_ms == 0 || hub_clock_ms(CLOCK_REALTIME) - oldest_ms < cfg->yield_lag_ms;
 }
 
 int
