@@ -590,6 +590,44 @@ plan_of(const char *sql)
     return out;
 }
 
+/* The plan of `sql` names `needle` (printed whole when it does not). */
+static void
+plan_has(const char *sql, const char *needle)
+{
+    char *plan = plan_of(sql);
+
+    REQUIRE(plan != NULL);
+    CHECK_STR_HAS(plan, needle);
+    free(plan);
+}
+
+/* An integration with 20,000 mappings per entity (external ids PREFIX-n) and 20,000
+ * processed webhook events, then `pending` pending ones (delivery ids p-20001...). */
+static long long
+plans_integration(long long org, const char *name, const char *prefix, const char *entities,
+                  int pending)
+{
+    struct hub_error err;
+    char             sql[1024];
+    long long        integ;
+
+    snprintf(sql, sizeof(sql), "INSERT INTO integrations (organization_id, platform, name) "
+             "VALUES (%lld, 'shopify', '%s') RETURNING id", org, name);
+    integ = q1(sql);
+    REQUIRE(integ > 0);
+    snprintf(sql, sizeof(sql), "INSERT INTO integration_mappings (integration_id, entity, "
+             "internal_id, external_id) SELECT %lld, e, g, '%s-' || g FROM generate_series(1, "
+             "20000) g, unnest(ARRAY[%s]) e", integ, prefix, entities);
+    REQUIRE(ex(sql, &err) == 0);
+    snprintf(sql, sizeof(sql), "INSERT INTO integration_webhook_events (integration_id, "
+             "platform, delivery_id, body, status) SELECT %lld, 'shopify', '%s' || g, "
+             "'\\x7b7d', CASE WHEN g <= 20000 THEN 'PROCESSED' ELSE 'PENDING' END "
+             "FROM generate_series(1, %d) g", integ, pending > 0 ? "p-" : "o-",
+             20000 + pending);
+    REQUIRE(ex(sql, &err) == 0);
+    return integ;
+}
+
 /*
  * The lookups that run for every record and every delivery keep their index when the
  * statistics are stale, as they are right after a new integration's first records: the
@@ -610,34 +648,11 @@ test_lookup_plans(void)
                &err) == 0);
     org = q1("INSERT INTO organizations (name) VALUES ('Plans') RETURNING id");
     /* an integration that has been running: its mappings and events are in the statistics */
-    snprintf(sql, sizeof(sql), "INSERT INTO integrations (organization_id, platform, name) "
-             "VALUES (%lld, 'shopify', 'Older') RETURNING id", org);
-    integ = q1(sql);
-    REQUIRE(integ > 0);
-    snprintf(sql, sizeof(sql), "INSERT INTO integration_mappings (integration_id, entity, "
-             "internal_id, external_id) SELECT %lld, e, g, 'o-' || g FROM generate_series(1, "
-             "20000) g, unnest(ARRAY['customer', 'product']) e", integ);
-    REQUIRE(ex(sql, &err) == 0);
-    snprintf(sql, sizeof(sql), "INSERT INTO integration_webhook_events (integration_id, "
-             "platform, delivery_id, body, status) SELECT %lld, 'shopify', 'o-' || g, "
-             "'\\x7b7d', 'PROCESSED' FROM generate_series(1, 20000) g", integ);
-    REQUIRE(ex(sql, &err) == 0);
+    integ = plans_integration(org, "Older", "o", "'customer', 'product'", 0);
     REQUIRE(ex("ANALYZE integration_mappings", &err) == 0);
     REQUIRE(ex("ANALYZE integration_webhook_events", &err) == 0);
     /* a new one, whose first records arrive before the statistics count them */
-    snprintf(sql, sizeof(sql), "INSERT INTO integrations (organization_id, platform, name) "
-             "VALUES (%lld, 'shopify', 'Plans') RETURNING id", org);
-    integ = q1(sql);
-    REQUIRE(integ > 0);
-    snprintf(sql, sizeof(sql), "INSERT INTO integration_mappings (integration_id, entity, "
-             "internal_id, external_id) SELECT %lld, 'customer', g, 'c-' || g "
-             "FROM generate_series(1, 20000) g", integ);
-    REQUIRE(ex(sql, &err) == 0);
-    snprintf(sql, sizeof(sql), "INSERT INTO integration_webhook_events (integration_id, "
-             "platform, delivery_id, body, status) SELECT %lld, 'shopify', 'p-' || g, "
-             "'\\x7b7d', CASE WHEN g <= 20000 THEN 'PROCESSED' ELSE 'PENDING' END "
-             "FROM generate_series(1, 20100) g", integ);
-    REQUIRE(ex(sql, &err) == 0);
+    integ = plans_integration(org, "Plans", "c", "'customer'", 100);
 
     /* the engine's probe by platform id (apply.c: classify) */
     snprintf(sql, sizeof(sql), "SELECT d.ord, m.internal_id FROM jsonb_array_elements_text("
@@ -655,10 +670,7 @@ test_lookup_plans(void)
     /* the first pending event of an integration (webhook_process.c: the claim's start) */
     snprintf(sql, sizeof(sql), "SELECT min(id) FROM integration_webhook_events WHERE "
              "integration_id = %lld AND status = 'PENDING'", integ);
-    plan = plan_of(sql);
-    REQUIRE(plan != NULL);
-    CHECK_STR_HAS(plan, "integration_webhook_events_pending");
-    free(plan);
+    plan_has(sql, "integration_webhook_events_pending");
     CHECK_EQ(q1("SELECT id FROM integration_webhook_events WHERE delivery_id = 'p-20001'"),
              q1(sql));
     /* The engine's page statements (apply.c) reach rows by id and check the organization
@@ -682,17 +694,11 @@ test_lookup_plans(void)
     snprintf(sql, sizeof(sql), "UPDATE companies c SET name = 'x' FROM (SELECT (e)::bigint "
              "AS i FROM jsonb_array_elements_text('[1,2,3]'::jsonb) e) x WHERE c.id = x.i AND "
              "c.organization_id + 0 = %lld", org);
-    plan = plan_of(sql);
-    REQUIRE(plan != NULL);
-    CHECK_STR_HAS(plan, "Index Scan using companies_pkey");
-    free(plan);
+    plan_has(sql, "Index Scan using companies_pkey");
     snprintf(sql, sizeof(sql), "UPDATE products p SET status = 'archived' WHERE p.parent_id = "
              "ANY (ARRAY(SELECT (e)::bigint FROM jsonb_array_elements_text('[1,2]'::jsonb) e)) "
              "AND p.organization_id + 0 = %lld AND p.status <> 'archived'", org);
-    plan = plan_of(sql);
-    REQUIRE(plan != NULL);
-    CHECK_STR_HAS(plan, "Index Cond: (parent_id = ANY");
-    free(plan);
+    plan_has(sql, "Index Cond: (parent_id = ANY");
     REQUIRE(ex("ALTER TABLE companies RESET (autovacuum_enabled)", &err) == 0);
     REQUIRE(ex("ALTER TABLE products RESET (autovacuum_enabled)", &err) == 0);
     REQUIRE(ex("ALTER TABLE integration_mappings RESET (autovacuum_enabled)", &err) == 0);
