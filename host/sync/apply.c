@@ -465,7 +465,8 @@ static const char sql_variant_mapping_upsert[] =
     "WHERE $2::bigint IS NOT NULL "
     "ON CONFLICT (integration_id, entity, external_id) DO UPDATE SET "
     "  internal_id = EXCLUDED.internal_id, external_updated_at = EXCLUDED.external_updated_at, "
-    "  internal_updated_at = now(), last_synced_at = now(), last_direction = 'import'";
+    "  internal_updated_at = now(), last_synced_at = now(), last_direction = 'import', "
+    "  echo_hash = NULL";
 
 /* deleted_at: set by a delete (webhook, flagged record, sweep), cleared by any other import. */
 static const char sql_mapping_upsert[] =
@@ -478,7 +479,8 @@ static const char sql_mapping_upsert[] =
     "ON CONFLICT (integration_id, entity, external_id) DO UPDATE SET "
     "  internal_id = EXCLUDED.internal_id, external_updated_at = EXCLUDED.external_updated_at, "
     "  internal_updated_at = now(), content_hash = EXCLUDED.content_hash, "
-    "  last_synced_at = now(), last_direction = 'import', deleted_at = EXCLUDED.deleted_at";
+    "  last_synced_at = now(), last_direction = 'import', deleted_at = EXCLUDED.deleted_at, "
+    "  echo_hash = NULL";
 
 struct entity_sql {
     const char *name;
@@ -588,13 +590,14 @@ classify(struct hub_db *db, const char *ids, const char *entity, const char *tab
      * the tables were nearly empty (a new integration, statistics not yet gathered; prepared
      * statements keep it) hashed every mapping of the integration for every page. */
     snprintf(sql, sizeof(sql),
-             "SELECT d.ord, m.internal_id, m.content_hash, m.eu, m.ls, m.tu, m.last_direction "
+             "SELECT d.ord, m.internal_id, m.content_hash, m.eu, m.ls, m.tu, m.last_direction, "
+             "  m.echo_hash "
              "FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY d(ext, ord) "
              "LEFT JOIN LATERAL (SELECT x.internal_id, x.content_hash, "
              "  (extract(epoch FROM x.external_updated_at) * 1000)::bigint AS eu, "
              "  (extract(epoch FROM x.last_synced_at) * 1000)::bigint AS ls, "
              "  (SELECT (extract(epoch FROM t.updated_at) * 1000)::bigint FROM %s t "
-             "    WHERE t.id = x.internal_id) AS tu, x.last_direction "
+             "    WHERE t.id = x.internal_id) AS tu, x.last_direction, x.echo_hash "
              "  FROM integration_mappings x WHERE x.integration_id = $1 AND x.entity = $3 "
              "  AND x.external_id = d.ext LIMIT 1) m ON true", table);
     rc = query3(db, sql, ids, exts_json, entity, &res, err);
@@ -625,8 +628,19 @@ classify(struct hub_db *db, const char *ids, const char *entity, const char *tab
         } else if (r->upd_ms < old_upd) {
             c->action = ACT_SKIP;                     /* an older copy arrived late */
         } else if (r->upd_ms == old_upd && !r->deleted &&
+                   strcmp(PQgetvalue(res, (int)i, 6), "export") == 0 &&
+                   (PQgetisnull(res, (int)i, 7) ||
+                    strcmp(PQgetvalue(res, (int)i, 7), r->hash) == 0)) {
+            /* Our own push coming back: the time it left, and the record as the push left
+             * it (its hash, when the connector returned that record; else the time alone). */
+            c->action = ACT_SKIP;
+        } else if (r->upd_ms == old_upd && !r->deleted &&
                    strcmp(PQgetvalue(res, (int)i, 6), "export") == 0) {
-            c->action = ACT_SKIP;                     /* our own push coming back */
+            /* The push's time but not its record: an edit made on the platform in the same
+             * second as our push (platforms keep updated_at to the second). Later writer wins
+             * against an edit made here since. */
+            c->conflict = int_upd > synced ? (int_upd > r->upd_ms ? 2 : 1) : 0;
+            c->action = c->conflict == 2 ? ACT_SKIP : ACT_UPDATE;
         } else if (int_upd > synced && r->upd_ms > old_upd) {
             /* Both sides changed since the last sync: the later writer wins. */
             c->conflict = int_upd > r->upd_ms ? 2 : 1;

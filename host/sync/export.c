@@ -155,6 +155,25 @@ export_failed(struct hub_buf *details, struct export_counts *ec, int64_t interna
     }
 }
 
+/* The hash an import would give `platform_json` (the connector's canonical form of the
+ * record as the platform has it after the push), into out[65]; "" when there is none. The
+ * echo of the push is recognised by it (apply.c, classify; migration 0023). */
+static void
+echo_hash(sx_str platform_json, char out[65])
+{
+    struct hub_sync_page pg;
+    struct hub_error     e;
+
+    out[0] = '\0';
+    if (platform_json.ptr == NULL || platform_json.len == 0 ||
+        platform_json.len > 16 * 1024 * 1024)
+        return;
+    hub_sync_page_init(&pg);
+    if (hub_sync_page_add(&pg, platform_json.ptr, platform_json.len, &e) == 0 && pg.n == 1)
+        snprintf(out, 65, "%s", pg.recs[0].hash);
+    hub_sync_page_free(&pg);
+}
+
 /* The mapping records the platform's id and time, and the hash of what we sent: when the
  * record comes back by the next import it is recognised as ours. `complete` 0: the push
  * failed after the platform created the record (a later write of the same push was refused);
@@ -163,11 +182,11 @@ export_failed(struct hub_buf *details, struct export_counts *ec, int64_t interna
 static int
 export_record(struct hub_db *db, const struct integ *in, const char *entity,
               const struct export_item *it, sx_str external_id, int64_t external_updated_at,
-              int complete, struct export_counts *ec, struct hub_buf *details,
-              struct hub_error *err)
+              sx_str platform_json, int complete, struct export_counts *ec,
+              struct hub_buf *details, struct hub_error *err)
 {
-    char        ids[24], iid[24], ext[520], upd[32];
-    const char *p[6];
+    char        ids[24], iid[24], ext[520], upd[32], echo[65] = "";
+    const char *p[7];
     PGresult   *res = NULL;
     int         rc, own_tx;
 
@@ -181,6 +200,9 @@ export_record(struct hub_db *db, const struct integ *in, const char *entity,
     p[3] = ext;
     p[4] = complete ? upd : "0";
     p[5] = complete ? it->hash : NULL;
+    if (complete)
+        echo_hash(platform_json, echo);
+    p[6] = echo[0] != '\0' ? echo : NULL;
     own_tx = !db->in_tx;
     if (own_tx && (rc = hub_db_begin(db, err)) < 0)
         return rc;
@@ -213,14 +235,16 @@ export_record(struct hub_db *db, const struct integ *in, const char *entity,
     if (rc == 0)
         rc = hub_db_query(db, "INSERT INTO integration_mappings (integration_id, entity, "
                       "internal_id, external_id, external_updated_at, internal_updated_at, "
-                      "content_hash, last_synced_at, last_direction) VALUES ($1, $2, $3, $4, "
+                      "content_hash, last_synced_at, last_direction, echo_hash) VALUES "
+                      "($1, $2, $3, $4, "
                       "CASE WHEN $5::bigint > 0 THEN to_timestamp($5::bigint / 1000.0) END, "
-                      "now(), $6, now(), 'export') "
+                      "now(), $6, now(), 'export', $7) "
                       "ON CONFLICT (integration_id, entity, internal_id) DO UPDATE SET "
                       "external_id = EXCLUDED.external_id, external_updated_at = "
                       "coalesce(EXCLUDED.external_updated_at, integration_mappings.external_updated_at), "
                       "internal_updated_at = now(), content_hash = EXCLUDED.content_hash, "
-                      "last_synced_at = now(), last_direction = 'export'", 6, p, NULL, err);
+                      "last_synced_at = now(), last_direction = 'export', "
+                      "echo_hash = EXCLUDED.echo_hash", 7, p, NULL, err);
     if (own_tx) {
         if (rc == 0)
             rc = hub_db_commit(db, err);
@@ -271,8 +295,8 @@ export_one(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
         if (external_id_ok(res.external_id)) {
             struct hub_error merr;
 
-            if (export_record(db, in, entity, &it, res.external_id, 0, 0, ec, details,
-                              &merr) < 0)
+            if (export_record(db, in, entity, &it, res.external_id, 0, SX_STR_NULL, 0, ec,
+                              details, &merr) < 0)
                 hub_log_warn("sync", "integration %" PRId64 ": %s %" PRId64 " exists on the "
                              "platform as %.*s but its mapping could not be kept: %s", in->id,
                              entity, it.internal_id, (int)res.external_id.len,
@@ -286,9 +310,8 @@ export_one(struct hub_db *db, struct hub_instance *inst, const struct integ *in,
         }
         return HUB_E_TRANSIENT;
     }
-    rc = export_record(db, in, entity, &it, res.external_id, res.external_updated_at, 1, ec,
-                       details,
-                       err);
+    rc = export_record(db, in, entity, &it, res.external_id, res.external_updated_at,
+                       res.canonical_json, 1, ec, details, err);
     hub_call_end(&call);
     free(it.json);
     return rc;
@@ -386,7 +409,8 @@ batch_flush(struct hub_db *db, struct hub_instance *inst, const struct integ *in
             st = SX_E_PROTOCOL;
         if (st == SX_OK) {
             rc = export_record(db, in, b->entity, &b->items[i], res[i].external_id,
-                               res[i].external_updated_at, 1, ec, details, err);
+                               res[i].external_updated_at, res[i].canonical_json, 1, ec,
+                               details, err);
         } else if (hub_sync_retryable(st)) {
             again = 1;
             ec->processed--;

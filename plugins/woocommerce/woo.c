@@ -900,6 +900,9 @@ woo_push_batch(sx_ctx *cx, uint32_t entity, const sx_str *in, uint32_t n, sx_pus
             continue;
         }
         (void)woo_record_modified(cx, rec, &res[i].external_updated_at);
+        sxp_buf_init(&one, cx);            /* the record as the store now has it */
+        if (woo_map_record(cx, entity, rec, &one) == SX_OK)
+            (void)sxp_buf_done(&one, &res[i].canonical_json);
         if (entity == SX_ENTITY_PRODUCT && kind[i] == 2 &&
             h->json_parse(cx, in[i], &canon) == SX_OK &&
             h->json_length(variants = h->json_get(canon, SX_K_VARIANTS)) > 1 &&

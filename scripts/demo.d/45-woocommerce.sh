@@ -88,10 +88,9 @@ woo_step() {
         [ "$hooks" -ge 11 ] && break
         sleep 0.1
     done
-    # The store keeps date_modified to the second: a merchant edit made in the same second as
-    # our export of this customer carries our push's time and is taken for its echo (a known
-    # limit, docs/SYNC.md "Echoes and edits in the same second"). A merchant is not that fast.
-    sleep 1.1
+    # Often within the second of our export of this customer: the store keeps date_modified to
+    # the second, so the edit carries our push's time; the engine tells it from the push's echo
+    # by the record the push returned (docs/SYNC.md, "Echoes and edits in the same second").
     curl -sS --max-time 5 -X POST -H 'Content-Type: application/json' -d '{"first_name":"Webhooked"}' \
         "$w/_sandbox/customers/$ext" >/dev/null
     state=""

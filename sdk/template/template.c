@@ -29,9 +29,9 @@ static const sx_config_field acme_config[] = {
     { NULL, 0, 0, NULL }
 };
 
-/* Map one Acme customer object to canonical JSON and hand it to the engine. */
+/* Map one Acme customer object to canonical JSON (in the call's arena). */
 static int
-acme_emit_customer(sx_ctx *cx, const sx_json *rec)
+acme_map_customer(sx_ctx *cx, const sx_json *rec, sx_str *canonical)
 {
     const sx_host_api *h = cx->host;
     sx_str             id, email = SX_STR_NULL, name = SX_STR_NULL, updated;
@@ -64,7 +64,18 @@ acme_emit_customer(sx_ctx *cx, const sx_json *rec)
                  qid, qupd, qemail, qname);
     if (n < 0 || (size_t)n >= cap)
         return h->fail(cx, SX_E_LIMIT, "customer record too large");
-    return h->emit(cx, SX_ENTITY_CUSTOMER, (sx_str){ out, (size_t)n });
+    *canonical = (sx_str){ out, (size_t)n };
+    return SX_OK;
+}
+
+/* Map one Acme customer object and hand it to the engine. */
+static int
+acme_emit_customer(sx_ctx *cx, const sx_json *rec)
+{
+    sx_str canonical;
+    int    rc = acme_map_customer(cx, rec, &canonical);
+
+    return rc != SX_OK ? rc : cx->host->emit(cx, SX_ENTITY_CUSTOMER, canonical);
 }
 
 static int
@@ -241,6 +252,11 @@ acme_customers_push(sx_ctx *cx, sx_str canonical_json, sx_push_res *res)
         return h->fail(cx, SX_E_PROTOCOL, "Acme answered a write without the record's id");
     if (h->json_string(h->json_get(out, "updated_at"), &upd) == SX_OK)
         (void)h->time_parse(upd, &res->external_updated_at);
+    /* The record as Acme now has it, mapped as a listing maps it: the engine keeps its hash,
+     * so that it knows this push when it comes back, and an edit made on Acme within the same
+     * second (the same updated_at) for what it is. Optional, but without it such an edit is
+     * taken for the echo. */
+    (void)acme_map_customer(cx, out, &res->canonical_json);
     return SX_OK;
 }
 

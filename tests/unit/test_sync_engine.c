@@ -477,6 +477,23 @@ test_export_no_echo_no_ping_pong(void)
     CHECK_EQ(puts_before, puts_seen);          /* no ping-pong */
     CHECK_EQ(posts_before, posts_seen);
     pthread_mutex_unlock(&mu);
+
+    /* An edit on Acme in the same second as our push carries the push's updated_at (Acme,
+     * like the real platforms, keeps seconds). It is not the echo: the push returned the
+     * record as Acme had it, and this one differs. Applied, not skipped. */
+    REQUIRE(testdb_exec(&db, "UPDATE companies SET name = 'Renamed again' "
+                        "WHERE email = 'c9@acme.test'") == 0);
+    CHECK_EQ(HUB_JOB_DONE, run_job(0, NULL));
+    pthread_mutex_lock(&mu);
+    CHECK_STR_EQ("Renamed again", recs[8].name);
+    pthread_mutex_unlock(&mu);
+    CHECK_EQ(1, q("SELECT count(*) FROM integration_mappings m JOIN companies c ON "
+                  "c.id = m.internal_id WHERE c.email = 'c9@acme.test' AND "
+                  "m.last_direction = 'export' AND m.echo_hash IS NOT NULL"));
+    set_rec(8, "Edited on Acme in the same second", recs[8].upd);
+    CHECK_EQ(HUB_JOB_DONE, run_job(1, "incremental"));
+    CHECK_EQ(1, q("SELECT count(*) FROM companies WHERE email = 'c9@acme.test' AND "
+                  "name = 'Edited on Acme in the same second'"));
 }
 
 static void
