@@ -783,7 +783,8 @@ static const char insert_sql[] =
     " SELECT e.integration_id, e.delivery_id FROM ev e"
     "  CROSS JOIN (SELECT count(pg_notify('" HUB_QUEUE_CHANNEL "', jb.queue)) FROM jb) w";
 
-#define INSERT_COLS 8
+#define INSERT_COLS  8
+#define WH_ARRAY_MAX (512 * 1024 * 1024)
 #define OID_INT8    20
 #define OID_BYTEA   17
 #define OID_TEXT    25
@@ -837,6 +838,13 @@ insert_batch(struct hub_webhook *wh, struct wh_item **items, size_t n, struct hu
 
     for (i = 0; i < n; i++)
         total += items[i]->body_len + strlen(items[i]->headers) + 64;
+    /* PostgreSQL takes a parameter of at most 1 GB (and lengths here are int): a batch of
+     * large bodies that would pass it fails here, and store() writes its deliveries one by
+     * one instead. */
+    if (total + n * 8 > WH_ARRAY_MAX)
+        return hub_error_set(err, HUB_E_LIMIT, "webhook writer: a batch of %zu deliveries "
+                             "is %zu bytes, over one statement's %d", n, total,
+                             WH_ARRAY_MAX);
     for (c = 0; c < INSERT_COLS; c++) {
         hub_buf_init(&arr[c], total + n * 8 + 64);
         bad |= array_begin(&arr[c], c == 0 ? OID_INT8 : c == 5 ? OID_BYTEA : OID_TEXT, n,
