@@ -371,3 +371,14 @@ hub_jscan_find(const struct hub_jscan_member *m, size_t n, const char *key)
     }
     return NULL;
 }
+
+int
+hub_jscan_find_str(const struct hub_jscan_member *m, size_t n, const char *key, char *out,
+                   size_t cap)
+{
+    const struct hub_jscan_member *v = hub_jscan_find(m, n, key);
+
+    if (v == NULL || v->type != HUB_JSCAN_STRING)
+        return -1;
+    return hub_jscan_string(v->val, v->val_len, out, cap) < 0 ? -1 : 0;
+}

@@ -65,4 +65,9 @@ ssize_t hub_jscan_string(const char *val, size_t val_len, char *out, size_t cap)
 const struct hub_jscan_member *hub_jscan_find(const struct hub_jscan_member *m, size_t n,
                                               const char *key);
 
+/* The string member `key` decoded into out (cap bytes): 0, or -1 when absent, not a string,
+ * too long or holding \u0000. */
+int hub_jscan_find_str(const struct hub_jscan_member *m, size_t n, const char *key, char *out,
+                       size_t cap);
+
 #endif

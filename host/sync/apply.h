@@ -65,6 +65,7 @@ struct hub_sync_counts {
 
 #define HUB_SYNC_PAGE_MAX_RECORDS  5000
 #define HUB_SYNC_PAGE_MAX_BYTES    (64u * 1024 * 1024)
+#define HUB_SYNC_MAX_MEMBERS       512    /* members of a record, or of a variant, read */
 
 void hub_sync_page_init(struct hub_sync_page *page);
 void hub_sync_page_reset(struct hub_sync_page *page);
