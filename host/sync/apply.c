@@ -395,6 +395,7 @@ classify(struct hub_db *db, const char *ids, const char *entity, const char *tab
         struct hub_sync_rec *r;
         struct classified   *c;
         int64_t              old_upd, synced, int_upd;
+        int                  same_push;
 
         if (k >= page->n)
             continue;
@@ -410,26 +411,21 @@ classify(struct hub_db *db, const char *ids, const char *entity, const char *tab
         old_upd = PQgetisnull(res, (int)i, 3) ? 0 : strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
         synced = strtoll(PQgetvalue(res, (int)i, 4), NULL, 10);
         int_upd = PQgetisnull(res, (int)i, 5) ? 0 : strtoll(PQgetvalue(res, (int)i, 5), NULL, 10);
+        /* carries the time our last push left: our echo, or an edit in that same second */
+        same_push = r->upd_ms == old_upd && !r->deleted &&
+                    strcmp(PQgetvalue(res, (int)i, 6), "export") == 0;
         if (!PQgetisnull(res, (int)i, 2) && strcmp(PQgetvalue(res, (int)i, 2), r->hash) == 0) {
             c->action = ACT_SKIP;                     /* nothing changed */
         } else if (r->upd_ms < old_upd) {
             c->action = ACT_SKIP;                     /* an older copy arrived late */
-        } else if (r->upd_ms == old_upd && !r->deleted &&
-                   strcmp(PQgetvalue(res, (int)i, 6), "export") == 0 &&
-                   (PQgetisnull(res, (int)i, 7) ||
-                    strcmp(PQgetvalue(res, (int)i, 7), r->hash) == 0)) {
+        } else if (same_push && (PQgetisnull(res, (int)i, 7) ||
+                                 strcmp(PQgetvalue(res, (int)i, 7), r->hash) == 0)) {
             /* Our own push coming back: the time it left, and the record as the push left
              * it (its hash, when the connector returned that record; else the time alone). */
             c->action = ACT_SKIP;
-        } else if (r->upd_ms == old_upd && !r->deleted &&
-                   strcmp(PQgetvalue(res, (int)i, 6), "export") == 0) {
-            /* The push's time but not its record: an edit made on the platform in the same
-             * second as our push (platforms keep updated_at to the second). Later writer wins
-             * against an edit made here since. */
-            c->conflict = int_upd > synced ? (int_upd > r->upd_ms ? 2 : 1) : 0;
-            c->action = c->conflict == 2 ? ACT_SKIP : ACT_UPDATE;
-        } else if (int_upd > synced && r->upd_ms > old_upd) {
-            /* Both sides changed since the last sync: the later writer wins. */
+        } else if (int_upd > synced && (r->upd_ms > old_upd || same_push)) {
+            /* Both sides changed since the last sync (on the platform possibly in our push's
+             * own second: it keeps updated_at to the second): the later writer wins. */
             c->conflict = int_upd > r->upd_ms ? 2 : 1;
             c->action = c->conflict == 2 ? ACT_SKIP : (r->deleted ? ACT_DELETE : ACT_UPDATE);
         } else {

@@ -84,6 +84,9 @@ int  hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len,
  * Append a copy of `rec` (a record another page already checked and hashed) to `page`.
  * 0; HUB_E_LIMIT when the page is over its bounds; HUB_E_NOMEM.
  */
+/* The hash hub_sync_page_add() gives one record (64 hex digits, into out[65]): 0, or the
+ * error that refused the record. */
+int  hub_sync_record_hash(const char *json, size_t len, char out[65], struct hub_error *err);
 int  hub_sync_page_copy_rec(struct hub_sync_page *page, const struct hub_sync_rec *rec,
                             struct hub_error *err);
 

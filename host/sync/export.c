@@ -73,7 +73,6 @@ static int
 export_prepare(struct hub_db *db, const struct integ *in, const char *entity, int64_t internal_id,
                struct export_counts *ec, struct export_item *it, struct hub_error *err)
 {
-    struct hub_sync_page pg;
     PGresult            *r = NULL;
     char                 ids[24], iid[24], org[24], hash[65] = "";
     const char          *p[3];
@@ -123,12 +122,12 @@ export_prepare(struct hub_db *db, const struct integ *in, const char *entity, in
         if (o != NULL) {
             const char *t;
 
+            char h[65];
+
             json_object_object_add(o, "updated_at", json_object_new_string("1970-01-01T00:00:00Z"));
             t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-            hub_sync_page_init(&pg);
-            if (hub_sync_page_add(&pg, t, strlen(t), err) == 0)
-                snprintf(h2, sizeof(h2), "x%.63s", pg.recs[0].hash);
-            hub_sync_page_free(&pg);
+            if (hub_sync_record_hash(t, strlen(t), h, err) == 0)
+                snprintf(h2, sizeof(h2), "x%.63s", h);
             json_object_put(o);
         }
         if (h2[0] != '\0' && strcmp(h2, hash) == 0) {
@@ -161,17 +160,12 @@ export_failed(struct hub_buf *details, struct export_counts *ec, int64_t interna
 static void
 echo_hash(sx_str platform_json, char out[65])
 {
-    struct hub_sync_page pg;
-    struct hub_error     e;
+    struct hub_error e;
 
     out[0] = '\0';
-    if (platform_json.ptr == NULL || platform_json.len == 0 ||
-        platform_json.len > 16 * 1024 * 1024)
-        return;
-    hub_sync_page_init(&pg);
-    if (hub_sync_page_add(&pg, platform_json.ptr, platform_json.len, &e) == 0 && pg.n == 1)
-        snprintf(out, 65, "%s", pg.recs[0].hash);
-    hub_sync_page_free(&pg);
+    if (platform_json.ptr != NULL && platform_json.len > 0 &&
+        platform_json.len <= 16 * 1024 * 1024)
+        (void)hub_sync_record_hash(platform_json.ptr, platform_json.len, out, &e);
 }
 
 /* The mapping records the platform's id and time, and the hash of what we sent: when the

@@ -218,6 +218,21 @@ hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len, stru
     return 0;
 }
 
+int
+hub_sync_record_hash(const char *json, size_t len, char out[65], struct hub_error *err)
+{
+    struct hub_sync_page pg;
+    int                  rc;
+
+    out[0] = '\0';
+    hub_sync_page_init(&pg);
+    rc = hub_sync_page_add(&pg, json, len, err);
+    if (rc == 0)
+        snprintf(out, 65, "%s", pg.recs[0].hash);
+    hub_sync_page_free(&pg);
+    return rc;
+}
+
 /* ---- record locks ------------------------------------------------------------------------ */
 
 /* FNV-1a of (integration, entity name, external id). A collision only serializes two

@@ -30,6 +30,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include "core/buf.h"
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -287,18 +289,6 @@ read_dir(const char *dir, struct blobs *out)
     return 0;
 }
 
-static int
-hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* libFuzzer dictionary: lines of [name=]"token" with \\, \" and \xNN escapes; '#' comments. */
 static void
 read_dict(const char *path)
@@ -318,8 +308,9 @@ read_dict(const char *path)
         if (line[0] == '#' || q == NULL)
             continue;
         for (q++; *q != '\0' && *q != '"' && n < sizeof(tok); q++) {
-            if (*q == '\\' && q[1] == 'x' && hex_digit(q[2]) >= 0 && hex_digit(q[3]) >= 0) {
-                tok[n++] = (uint8_t)(hex_digit(q[2]) << 4 | hex_digit(q[3]));
+            if (*q == '\\' && q[1] == 'x' && hub_hex_digit(q[2]) >= 0 &&
+                hub_hex_digit(q[3]) >= 0) {
+                tok[n++] = (uint8_t)(hub_hex_digit(q[2]) << 4 | hub_hex_digit(q[3]));
                 q += 3;
             } else if (*q == '\\' && (q[1] == '\\' || q[1] == '"')) {
                 tok[n++] = (uint8_t)q[1];

@@ -24,6 +24,7 @@
 
 #include <simplix/sx_util.h>
 
+#include "core/buf.h"
 #include "fuzz_check.h"
 
 #define GUARD_LEN  16
@@ -154,18 +155,6 @@ quoted_len(const uint8_t *s, size_t len)
     return n;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode the JSON string literal out[0..n) and compare it with the input. */
 static void
 check_literal(const char *out, size_t n, const uint8_t *data, size_t size)
@@ -190,7 +179,7 @@ check_literal(const char *out, size_t n, const uint8_t *data, size_t size)
 
                 FUZZ_CHECK(c == 'u' && i + 4 < n - 1);
                 for (j = 0; j < 4; j++) {
-                    h[j] = hexval(out[i + 1 + j]);
+                    h[j] = hub_hex_digit(out[i + 1 + j]);
                     FUZZ_CHECK(h[j] >= 0);
                 }
                 /* Only control characters are escaped this way. */

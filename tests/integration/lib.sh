@@ -8,6 +8,10 @@
 #                         migrate, make a master key
 #   check / check_ge      count into PASS / FAIL
 #   sql, free_port, wait_file FILE [TRIES]
+#   hub_start NAME PORT WORKERS   serve on PORT (log $TMP/NAME.log, appended); LAST_PID; waits
+#                         for the ready file, or prints the log's tail and returns 1
+#   shopify_integration NAME SECRET   an organization and a Shopify integration signed with
+#                         SECRET (no shop behind it): sets ORG and ID
 PASS=0
 FAIL=0
 PIDS=()
@@ -59,4 +63,20 @@ wait_file() {   # wait_file FILE [TRIES of 50 ms, default 200]
     local i
     for i in $(seq 1 "${2:-200}"); do [ -s "$1" ] && return 0; sleep 0.05; done
     return 1
+}
+hub_start() {   # hub_start NAME PORT WORKERS
+    rm -f "$TMP/$1.json"
+    "$HUB" serve --listen "127.0.0.1:$2" --ready-file "$TMP/$1.json" --workers "$3" \
+        >>"$TMP/$1.log" 2>&1 &
+    LAST_PID=$!
+    wait_file "$TMP/$1.json" 400 && return 0
+    echo "$1 hub did not start"; tail -20 "$TMP/$1.log"; return 1
+}
+shopify_integration() {     # shopify_integration NAME SECRET
+    local lower
+    lower=$(echo "$1" | tr 'A-Z' 'a-z')
+    ORG=$("$HUB" org create "$1") || exit 1
+    ID=$("$HUB" integrations create --org "$ORG" --platform shopify --name "$1" \
+         --config "{\"shop_domain\":\"$lower-shop.myshopify.com\",\"base_url\":\"http://127.0.0.1:9\",\"client_id\":\"$lower\"}" \
+         --secret client_secret="$2" --secret webhook_secret="$2") || exit 1
 }

@@ -21,15 +21,8 @@ e2e_init front_hub
 e2e_db
 FRONT=$(free_port)
 export SX_PUBLIC_URL=http://127.0.0.1:$FRONT
-ORG=$("$HUB" org create FrontTest)
-ID=$("$HUB" integrations create --org "$ORG" --platform shopify --name FrontTest \
-     --config '{"shop_domain":"front-shop.myshopify.com","base_url":"http://127.0.0.1:9","client_id":"front"}' \
-     --secret client_secret=front-secret --secret webhook_secret=front-secret) || exit 1
-
-"$HUB" serve --listen "127.0.0.1:$FRONT" --ready-file "$TMP/front.json" --workers 0 \
-    >"$TMP/front.log" 2>&1 &
-HUB_PID=$!
-wait_file "$TMP/front.json" 400 || { echo "front hub did not start"; cat "$TMP/front.log"; exit 1; }
+shopify_integration FrontTest front-secret
+hub_start front "$FRONT" 0; rc=$?; HUB_PID=$LAST_PID; [ "$rc" = 0 ] || exit 1
 
 "$GEN" post --url "http://127.0.0.1:$FRONT/api/webhooks/shopify/$ID" --secret front-secret \
     --conns 4 --seconds 60 --body-bytes 1000 --total 200 --log "$TMP/acked.txt" >"$TMP/gen.out" 2>&1
@@ -61,11 +54,7 @@ check "the front serves the OAuth callback route" "$(curl -s -o /dev/null -w '%{
 check "the front serves the admin API" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FRONT/api/v1/integrations")" 401
 
 # A hub with workers on the same database processes everything the front stored.
-WORKER=$(free_port)
-"$HUB" serve --listen "127.0.0.1:$WORKER" --ready-file "$TMP/worker.json" --workers 2 \
-    >"$TMP/worker.log" 2>&1 &
-PIDS+=("$!")
-wait_file "$TMP/worker.json" 400 || { echo "worker hub did not start"; cat "$TMP/worker.log"; exit 1; }
+hub_start worker "$(free_port)" 2; rc=$?; PIDS+=("$LAST_PID"); [ "$rc" = 0 ] || exit 1
 for i in $(seq 1 300); do
     [ "$(sql "SELECT count(*) FROM integration_webhook_events WHERE integration_id = $ID AND status = 'PROCESSED'")" = 200 ] && break
     sleep 0.1
@@ -78,11 +67,7 @@ check "the front's /healthz shows the backlog gone" "$(wait_pending 0)" 0
 # about every minute after. Age those of this run, then start one more worker hub.
 check_ge "finished jobs so far" "$(sql "SELECT count(*) FROM jobs WHERE status = 'done'")" 1
 sql "UPDATE jobs SET finished_at = now() - interval '169 hours' WHERE status = 'done'" >/dev/null
-WORKER2=$(free_port)
-"$HUB" serve --listen "127.0.0.1:$WORKER2" --ready-file "$TMP/worker2.json" --workers 1 \
-    >"$TMP/worker2.log" 2>&1 &
-PIDS+=("$!")
-wait_file "$TMP/worker2.json" 400 || { echo "second worker hub did not start"; cat "$TMP/worker2.log"; exit 1; }
+hub_start worker2 "$(free_port)" 1; rc=$?; PIDS+=("$LAST_PID"); [ "$rc" = 0 ] || exit 1
 for i in $(seq 1 100); do
     [ "$(sql "SELECT count(*) FROM jobs WHERE status = 'done' AND finished_at < now() - interval '168 hours'")" = 0 ] && break
     sleep 0.1

@@ -20,21 +20,17 @@ e2e_init webhook_kill
 [ -x "$HUB" ] && [ -x "$GEN" ] && [ -f "$BUILD/plugins/shopify.so" ] || skip "hub, bench_webhook or shopify.so not built"
 
 start_hub() {
-    rm -f "$TMP/hub.json"
-    "$HUB" serve --listen "127.0.0.1:$PORT" --ready-file "$TMP/hub.json" --workers 2 \
-        >>"$TMP/hub.log" 2>&1 &
-    HUB_PID=$!
-    wait_file "$TMP/hub.json" 400 && return 0
-    echo "hub did not start"; tail -20 "$TMP/hub.log"; return 1
+    local rc
+
+    hub_start hub "$PORT" 2; rc=$?
+    HUB_PID=$LAST_PID
+    return "$rc"
 }
 
 e2e_db
 PORT=$(free_port)
 export SX_PUBLIC_URL=http://127.0.0.1:$PORT
-ORG=$("$HUB" org create KillTest)
-ID=$("$HUB" integrations create --org "$ORG" --platform shopify --name KillTest \
-     --config '{"shop_domain":"kill-shop.myshopify.com","base_url":"http://127.0.0.1:9","client_id":"kill"}' \
-     --secret client_secret=kill-secret --secret webhook_secret=kill-secret) || exit 1
+shopify_integration KillTest kill-secret
 start_hub || exit 1
 
 : >"$TMP/acked.txt"

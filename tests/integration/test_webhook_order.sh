@@ -26,29 +26,15 @@ e2e_init webhook_order
 e2e_db
 FRONT=$(free_port)
 export SX_PUBLIC_URL=http://127.0.0.1:$FRONT
-start() {       # start NAME WORKERS
-    local port
-    port=$(free_port)
-    "$HUB" serve --listen "127.0.0.1:$port" --ready-file "$TMP/$1.json" --workers "$2" \
-        >"$TMP/$1.log" 2>&1 &
-    PIDS+=("$!")
-    wait_file "$TMP/$1.json" 400 || { echo "$1 did not start"; cat "$TMP/$1.log"; exit 1; }
-    echo "$port"
-}
-"$HUB" serve --listen "127.0.0.1:$FRONT" --ready-file "$TMP/front.json" --workers 0 \
-    >"$TMP/front.log" 2>&1 &
-HUB_PID=$!
-wait_file "$TMP/front.json" 400 || { echo "front hub did not start"; cat "$TMP/front.log"; exit 1; }
-start worker1 2 >/dev/null
-start worker2 2 >/dev/null
+hub_start front "$FRONT" 0; rc=$?; HUB_PID=$LAST_PID; [ "$rc" = 0 ] || exit 1
+for w in worker1 worker2; do
+    hub_start "$w" "$(free_port)" 2; rc=$?; PIDS+=("$LAST_PID"); [ "$rc" = 0 ] || exit 1
+done
 
 round() {      # round KEYS: one integration, N deliveries over KEYS customers
     local K=$1
     echo "-- $N updates of $K customers"
-    ORG=$("$HUB" org create "Order$K")
-    ID=$("$HUB" integrations create --org "$ORG" --platform shopify --name "Order$K" \
-         --config '{"shop_domain":"order-shop.myshopify.com","base_url":"http://127.0.0.1:9","client_id":"order"}' \
-         --secret client_secret=order-secret --secret webhook_secret=order-secret) || exit 1
+    shopify_integration "Order$K" order-secret
     rm -f "$TMP/acked.txt"
     # One connection: deliveries arrive in k order; k updates customer k % K to version k.
     "$GEN" post --url "http://127.0.0.1:$FRONT/api/webhooks/shopify/$ID" --secret order-secret \
