@@ -471,83 +471,68 @@ cursor_parse(sx_str c, char date[20], uint32_t *skip)
     return SX_OK;
 }
 
+/* Called by map_page with each record of a page and its canonical form. */
+typedef int (*each_fn)(sx_ctx *cx, void *arg, uint32_t entity, const sx_json *r, sx_str canon);
+
+/*
+ * The records of one page (`list`, n of them) in their canonical form, in the page's order:
+ * the page's joins (addresses and countries; combinations, stock, currencies and option
+ * values; order rows, currencies and slips) read once, then each record mapped. The import and
+ * the export's read-back (presta_read_back) both come here, so a record read either way gives
+ * the same canonical text, and the same hash in the engine.
+ */
 static int
-presta_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
+map_page(sx_ctx *cx, uint32_t entity, const sx_json *list, size_t n, each_fn each, void *arg)
 {
     const sx_host_api  *h = cx->host;
     struct presta_inst *st = cx->state;
-    const char         *resource = resource_of(req->entity);
-    const sx_json      *list, *joined1 = NULL, *joined2 = NULL, *lookup = NULL;
+    const char         *resource = resource_of(entity);
+    const sx_json      *joined1 = NULL, *joined2 = NULL, *lookup = NULL;
     const sx_json      *values = NULL, *groups = NULL;
-    struct sxp_buf      q, one;
+    struct sxp_buf      one;
     int                 slips_read = 0;
-    sx_str              canon, d, currency = SX_STR_NULL;
-    char                from[20] = "", last[20] = "", num[64], *next;
-    uint32_t            count = req->page_size, skip = 0, same = 0;
-    size_t              i, n;
+    sx_str              canon, currency = SX_STR_NULL;
+    size_t              i;
     int64_t             id;
     int                 rc;
 
-    if (resource == NULL)
-        return h->fail(cx, SX_E_UNSUPPORTED, "PrestaShop does not list %s",
-                       sx_entity_name(req->entity));
-    if (count == 0 || count > PRESTA_MAX_PAGE)
-        count = PRESTA_MAX_PAGE;
-    if (req->cursor.len > 0) {
-        if (cursor_parse(req->cursor, from, &skip) != SX_OK)
-            return h->fail(cx, SX_E_INVALID, "bad cursor for PrestaShop %s", resource);
-    } else if (req->updated_since_ms > 0) {
-        presta_local_format(req->updated_since_ms, st->utc_offset_min, from);
-    }
-    sxp_buf_init(&q, cx);
-    /* 3.3: date filters need date=1; dates are shop-local. */
-    SXP_RAW(&q, "display=full&date=1&sort=[date_upd_ASC,id_ASC]");
-    if (from[0] != '\0') {
-        SXP_RAW(&q, "&filter[date_upd]=[");
-        sxp_form_encode(&q, sx_cstr(from));
-        SXP_RAW(&q, ",9999-12-31%2023:59:59]");
-    }
-    snprintf(num, sizeof(num), "&limit=%u,%u", skip, count);
-    sxp_buf_raw(&q, num, strlen(num));
-    if ((rc = get_page(cx, resource, &q, count, "", &list, &n)) != SX_OK)
-        return rc;
-    if (n > 0) {
-        switch (req->entity) {
-        case SX_ENTITY_CUSTOMER:
-            if ((rc = join(cx, "addresses", "id_customer", list, &joined1)) != SX_OK)
-                return rc;
-            /* Countries name the addresses' id_country; a key that may not read them (or a
-             * shop without the resource) gives addresses without a country code. */
-            if (codes(cx, "countries", "iso_code", &lookup) != SX_OK)
-                lookup = NULL;
-            break;
-        case SX_ENTITY_PRODUCT:
-            if ((rc = join(cx, "combinations", "id_product", list, &joined1)) != SX_OK ||
-                (rc = join(cx, "stock_availables", "id_product", list, &joined2)) != SX_OK ||
-                (rc = codes(cx, "currencies", "iso_code", &lookup)) != SX_OK)
-                return rc;
-            /* The shop's default currency: the first one (PS_CURRENCY_DEFAULT needs the
-             * configurations resource, which a key rarely may read). */
-            if (h->json_string(h->json_get(lookup, "1"), &currency) != SX_OK)
-                return h->fail(cx, SX_E_PROTOCOL, "the shop has no currency 1");
-            if ((rc = option_values(cx, joined1, &values, &groups)) != SX_OK)
-                return rc;
-            break;
-        default:
-            if ((rc = join(cx, "order_details", "id_order", list, &joined1)) != SX_OK ||
-                (rc = codes(cx, "currencies", "iso_code", &lookup)) != SX_OK)
-                return rc;
-            /* Credit slips, the refunds (platforms.md 3.2: the resource is order_slip, its
-             * list <order_slips>). A key that may not read them gives orders without them. */
-            rc = join_as(cx, "order_slip", "order_slips", "id_order", list, &joined2);
-            if (rc != SX_OK && !optional_miss(rc))
-                return rc;
-            slips_read = rc == SX_OK;
-            if (!slips_read)
-                h->log(cx, SX_LOG_WARN, "PrestaShop: order_slip cannot be read (%s); refunds "
-                       "are known only from the Refunded state", sx_status_name(rc));
-            break;
-        }
+    if (n == 0)
+        return SX_OK;
+    switch (entity) {
+    case SX_ENTITY_CUSTOMER:
+        if ((rc = join(cx, "addresses", "id_customer", list, &joined1)) != SX_OK)
+            return rc;
+        /* Countries name the addresses' id_country; a key that may not read them (or a
+         * shop without the resource) gives addresses without a country code. */
+        if (codes(cx, "countries", "iso_code", &lookup) != SX_OK)
+            lookup = NULL;
+        break;
+    case SX_ENTITY_PRODUCT:
+        if ((rc = join(cx, "combinations", "id_product", list, &joined1)) != SX_OK ||
+            (rc = join(cx, "stock_availables", "id_product", list, &joined2)) != SX_OK ||
+            (rc = codes(cx, "currencies", "iso_code", &lookup)) != SX_OK)
+            return rc;
+        /* The shop's default currency: the first one (PS_CURRENCY_DEFAULT needs the
+         * configurations resource, which a key rarely may read). */
+        if (h->json_string(h->json_get(lookup, "1"), &currency) != SX_OK)
+            return h->fail(cx, SX_E_PROTOCOL, "the shop has no currency 1");
+        if ((rc = option_values(cx, joined1, &values, &groups)) != SX_OK)
+            return rc;
+        break;
+    default:
+        if ((rc = join(cx, "order_details", "id_order", list, &joined1)) != SX_OK ||
+            (rc = codes(cx, "currencies", "iso_code", &lookup)) != SX_OK)
+            return rc;
+        /* Credit slips, the refunds (platforms.md 3.2: the resource is order_slip, its
+         * list <order_slips>). A key that may not read them gives orders without them. */
+        rc = join_as(cx, "order_slip", "order_slips", "id_order", list, &joined2);
+        if (rc != SX_OK && !optional_miss(rc))
+            return rc;
+        slips_read = rc == SX_OK;
+        if (!slips_read)
+            h->log(cx, SX_LOG_WARN, "PrestaShop: order_slip cannot be read (%s); refunds "
+                   "are known only from the Refunded state", sx_status_name(rc));
+        break;
     }
     for (i = 0; i < n; i++) {
         const sx_json *r = h->json_at(list, i);
@@ -555,7 +540,7 @@ presta_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
         if (h->json_int64(h->json_get(r, "id"), &id) != SX_OK)
             return h->fail(cx, SX_E_PROTOCOL, "a PrestaShop %s record without an id", resource);
         sxp_buf_init(&one, cx);
-        switch (req->entity) {
+        switch (entity) {
         case SX_ENTITY_CUSTOMER:
             rc = presta_map_customer(cx, r, matching(cx, joined1, "id_customer", id), lookup,
                                      st->lang_id, st->utc_offset_min, &one);
@@ -586,31 +571,142 @@ presta_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
         }
         if (rc == SX_OK)
             rc = sxp_buf_done(&one, &canon);
+        if (rc == SX_OK)
+            rc = each(cx, arg, entity, r, canon);
         if (rc != SX_OK)
             return rc;
-        if ((rc = h->emit(cx, req->entity, canon)) != SX_OK)
-            return rc;
-        /* Where the next page starts. */
-        if (h->json_string(h->json_get(r, "date_upd"), &d) == SX_OK && d.len == 19) {
-            if (memcmp(d.ptr, last, 19) == 0) {
-                same++;
-            } else {
-                memcpy(last, d.ptr, 19);
-                same = 1;
-            }
+    }
+    return SX_OK;
+}
+
+/* Where the next page starts: the last date_upd of the page, and how many of its records
+ * had it. */
+struct list_pos {
+    char     last[20];
+    uint32_t same;
+};
+
+static int
+list_emit(sx_ctx *cx, void *arg, uint32_t entity, const sx_json *r, sx_str canon)
+{
+    const sx_host_api *h = cx->host;
+    struct list_pos   *pos = arg;
+    sx_str             d;
+    int                rc;
+
+    if ((rc = h->emit(cx, entity, canon)) != SX_OK)
+        return rc;
+    if (h->json_string(h->json_get(r, "date_upd"), &d) == SX_OK && d.len == 19) {
+        if (memcmp(d.ptr, pos->last, 19) == 0) {
+            pos->same++;
+        } else {
+            memcpy(pos->last, d.ptr, 19);
+            pos->same = 1;
         }
     }
-    if (n == count && last[0] != '\0') {
+    return SX_OK;
+}
+
+static int
+presta_list(sx_ctx *cx, const sx_list_req *req, sx_list_res *res)
+{
+    const sx_host_api  *h = cx->host;
+    struct presta_inst *st = cx->state;
+    const char         *resource = resource_of(req->entity);
+    const sx_json      *list;
+    struct sxp_buf      q;
+    struct list_pos     pos = { "", 0 };
+    char                from[20] = "", num[64], *next;
+    uint32_t            count = req->page_size, skip = 0;
+    size_t              n;
+    int                 rc;
+
+    if (resource == NULL)
+        return h->fail(cx, SX_E_UNSUPPORTED, "PrestaShop does not list %s",
+                       sx_entity_name(req->entity));
+    if (count == 0 || count > PRESTA_MAX_PAGE)
+        count = PRESTA_MAX_PAGE;
+    if (req->cursor.len > 0) {
+        if (cursor_parse(req->cursor, from, &skip) != SX_OK)
+            return h->fail(cx, SX_E_INVALID, "bad cursor for PrestaShop %s", resource);
+    } else if (req->updated_since_ms > 0) {
+        presta_local_format(req->updated_since_ms, st->utc_offset_min, from);
+    }
+    sxp_buf_init(&q, cx);
+    /* 3.3: date filters need date=1; dates are shop-local. */
+    SXP_RAW(&q, "display=full&date=1&sort=[date_upd_ASC,id_ASC]");
+    if (from[0] != '\0') {
+        SXP_RAW(&q, "&filter[date_upd]=[");
+        sxp_form_encode(&q, sx_cstr(from));
+        SXP_RAW(&q, ",9999-12-31%2023:59:59]");
+    }
+    snprintf(num, sizeof(num), "&limit=%u,%u", skip, count);
+    sxp_buf_raw(&q, num, strlen(num));
+    if ((rc = get_page(cx, resource, &q, count, "", &list, &n)) != SX_OK ||
+        (rc = map_page(cx, req->entity, list, n, list_emit, &pos)) != SX_OK)
+        return rc;
+    if (n == count && pos.last[0] != '\0') {
         /* Still in the second the page started in: count what was read of it before. */
-        if (strcmp(last, from) == 0)
-            same += skip;
+        if (strcmp(pos.last, from) == 0)
+            pos.same += skip;
         next = h->alloc(cx, 64);
         if (next == NULL)
             return SX_E_LIMIT;
-        snprintf(next, 64, "d=%s;s=%u", last, same);
+        snprintf(next, 64, "d=%s;s=%u", pos.last, pos.same);
         res->next_cursor = sx_cstr(next);
         res->has_more = 1;
     }
+    return SX_OK;
+}
+
+/* ---- the export's read-back -------------------------------------------------------------------- */
+
+struct read_back {
+    sx_str  canon;
+    int64_t updated_ms;
+    int     found;
+};
+
+static int
+keep_one(sx_ctx *cx, void *arg, uint32_t entity, const sx_json *r, sx_str canon)
+{
+    struct presta_inst *st = cx->state;
+    struct read_back   *rb = arg;
+    sx_str              d;
+
+    (void)entity;
+    rb->canon = canon;
+    rb->found = 1;
+    if (cx->host->json_string(cx->host->json_get(r, "date_upd"), &d) != SX_OK ||
+        presta_local_ms(d, st->utc_offset_min, &rb->updated_ms) != SX_OK)
+        rb->updated_ms = 0;
+    return SX_OK;
+}
+
+int
+presta_read_back(sx_ctx *cx, uint32_t entity, int64_t id, sx_str *canon, int64_t *updated_ms)
+{
+    const char        *resource = resource_of(entity);
+    const sx_json     *list;
+    struct sxp_buf     q;
+    struct read_back   rb = { SX_STR_NULL, 0, 0 };
+    char               num[64];
+    size_t             n;
+    int                rc;
+
+    if (resource == NULL || id <= 0)
+        return SX_E_INVALID;
+    sxp_buf_init(&q, cx);
+    SXP_RAW(&q, "display=full&date=1");
+    snprintf(num, sizeof(num), "&filter[id]=[%lld]&limit=0,1", (long long)id);
+    sxp_buf_raw(&q, num, strlen(num));
+    if ((rc = get_page(cx, resource, &q, 1, "", &list, &n)) != SX_OK ||
+        (rc = map_page(cx, entity, list, n, keep_one, &rb)) != SX_OK)
+        return rc;
+    if (!rb.found)
+        return SX_E_NOT_FOUND;
+    *canon = rb.canon;
+    *updated_ms = rb.updated_ms;
     return SX_OK;
 }
 

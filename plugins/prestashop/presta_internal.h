@@ -91,6 +91,16 @@ int presta_id_set_add(int64_t *ids, size_t *n, size_t cap, int64_t id);
 /* "<api>/<rest>" in the call arena, or NULL (presta.c). */
 const char *presta_url(sx_ctx *cx, const char *rest);
 
+/*
+ * Record `id` of `entity` read back as the import reads it (the same query, joins and
+ * mapping, presta.c): its canonical text in *canon (call arena) and its date_upd in
+ * *updated_ms. SX_OK, SX_E_NOT_FOUND, or the read's failure. The export hands it to the
+ * engine as the push's record, whose hash tells the push's echo from an edit made in the
+ * same second (docs/SYNC.md).
+ */
+int presta_read_back(sx_ctx *cx, uint32_t entity, int64_t id, sx_str *canon,
+                     int64_t *updated_ms);
+
 /* ---- export (presta_push.c): XML built from the shop's own documents ---------------------- */
 
 int presta_push_customer(sx_ctx *cx, sx_str canonical_json, sx_push_res *res);

@@ -263,6 +263,38 @@ result(sx_ctx *cx, const sx_json *rec, sx_push_res *res)
     return SX_OK;
 }
 
+/*
+ * The record as the import will read it, handed to the engine with the push's result so that
+ * it can tell the push coming back from a merchant's edit made within the same second
+ * (PrestaShop keeps date_upd to the second). Read after the push's last write; kept only when
+ * its date_upd is the one that write answered: a later one means the record changed since,
+ * and the import will take that change for an edit anyway. A failed read costs nothing but
+ * that distinction (the engine then takes any record with the push's time for its echo), so
+ * it is logged and the push stands.
+ */
+static int text_int(const char *s, size_t len, int64_t *out);
+
+static void
+read_back(sx_ctx *cx, uint32_t entity, sx_push_res *res)
+{
+    const sx_host_api *h = cx->host;
+    sx_str             canon;
+    int64_t            id, ms = 0;
+    int                rc;
+
+    if (!text_int(res->external_id.ptr, res->external_id.len, &id) || id <= 0)
+        return;
+    rc = presta_read_back(cx, entity, id, &canon, &ms);
+    if (rc != SX_OK) {
+        h->log(cx, SX_LOG_WARN, "PrestaShop: %s %lld was written but could not be read back "
+               "(%s); an edit made in the shop within the same second would be taken for "
+               "this push's echo", sx_entity_name(entity), (long long)id, sx_status_name(rc));
+        return;
+    }
+    if (ms == res->external_updated_at)
+        res->canonical_json = canon;
+}
+
 /* The canonical external_id: absent (create) or a PrestaShop id. */
 static int
 canon_id(sx_ctx *cx, const sx_json *canon, sx_str *id)
@@ -360,9 +392,10 @@ presta_push_customer(sx_ctx *cx, sx_str json, sx_push_res *res)
     rc = xml_send(cx, id.len > 0 ? SX_HTTP_PUT : SX_HTTP_POST,
                   id.len > 0 ? rest : "customers", doc, "customer", "the customer", &rec);
     xmlFreeDoc(doc);
-    if (rc != SX_OK)
+    if (rc != SX_OK || (rc = result(cx, rec, res)) != SX_OK)
         return rc;
-    return result(cx, rec, res);
+    read_back(cx, SX_ENTITY_CUSTOMER, res);
+    return SX_OK;
 }
 
 /* ---- money ----------------------------------------------------------------------------------- */
@@ -876,8 +909,12 @@ presta_push_product(sx_ctx *cx, sx_str json, sx_push_res *res)
     xmlFreeDoc(doc);
     if (rc != SX_OK)
         return rc;
-    if ((rc = result(cx, rec, res)) != SX_OK || !create)
+    if ((rc = result(cx, rec, res)) != SX_OK)
         return rc;
+    if (!create) {
+        read_back(cx, SX_ENTITY_PRODUCT, res);
+        return SX_OK;
+    }
     /* A create: the shop made the product's stock_available (quantity 0); the stock goes
      * there. The product exists now: a failure fails the push with res->external_id set,
      * which the engine keeps as the mapping (its retry is an update, not a second create). */
@@ -897,5 +934,6 @@ presta_push_product(sx_ctx *cx, sx_str json, sx_push_res *res)
             return src;
         }
     }
+    read_back(cx, SX_ENTITY_PRODUCT, res);
     return SX_OK;
 }

@@ -124,6 +124,25 @@ check "the export log" "$(sql "SELECT status || ' ' || failed FROM integration_s
 check "the exported changes coming back are not applied again" \
     "$(sql "SELECT created + updated FROM integration_sync_logs WHERE integration_id = $ID AND entity = 'customer' ORDER BY id DESC LIMIT 1")" 0
 
+# A merchant's edit in the same second as our push: PrestaShop keeps date_upd to the second, so
+# the edit carries the push's time (the sandbox's clock is frozen to make it so). The push read
+# the record back as the import reads it, and the engine tells its echo from the edit by that
+# record (docs/SYNC.md, "Echoes and edits in the same second"). Before, the edit was taken for
+# the echo and lost.
+CID=$(sql "SELECT internal_id FROM integration_mappings WHERE integration_id = $ID AND entity = 'customer' AND external_id = '$CEXT'")
+curl -s -X POST -H 'Content-Type: application/json' -d '{"frozen":true}' "$P/_sandbox/clock" >/dev/null
+sql "UPDATE companies SET contact_last_name = 'Poussé' WHERE id = $CID"
+"$HUB" sync export "$ID" --wait 120 >/dev/null
+PUSHED=$(get "customers/$CEXT?display=full" | grep -o '"date_upd":"[^"]*"')
+check "the push reached the shop" "$(get "customers/$CEXT?display=full" | grep -o '"lastname":"[^"]*"')" '"lastname":"Poussé"'
+CXML=$(curl -sgf -u "$KEY:" "$P/api/customers/$CEXT" | sed 's|<lastname>[^/]*</lastname>|<lastname><![CDATA[Boutique]]></lastname>|')
+curl -s -o /dev/null -X PUT -u "$KEY:" -H 'Content-Type: application/xml' --data-binary "$CXML" "$P/api/customers/$CEXT"
+check "the shop's edit carries the push's date_upd" "$(get "customers/$CEXT?display=full" | grep -o '"date_upd":"[^"]*"')" "$PUSHED"
+"$HUB" sync start "$ID" --entity customer --mode incremental --wait 120 >/dev/null
+check "an edit made in the push's second is applied, not taken for the echo" \
+    "$(sql "SELECT contact_last_name FROM companies WHERE id = $CID")" Boutique
+curl -s -X POST -H 'Content-Type: application/json' -d '{"real":true}' "$P/_sandbox/clock" >/dev/null
+
 # ---- deletion sweep
 # PrestaShop sends nothing when a record is deleted, and products and orders vanish from its
 # listings: the id sweep (list_ids, keyset by id) finds them. Under 429, dropped and truncated

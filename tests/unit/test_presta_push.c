@@ -35,6 +35,29 @@ presta_url(sx_ctx *cx, const char *rest)
     return url;
 }
 
+/* presta.c's read-back, which this test does not compile in: what it answers is set by the
+ * test, and each call is counted. Default (begin): SX_E_NOT_FOUND. */
+static int         rb_rc;
+static const char *rb_canon;
+static int64_t     rb_ms;
+static int         rb_calls;
+static uint32_t    rb_entity;
+static int64_t     rb_id;
+
+int
+presta_read_back(sx_ctx *cx, uint32_t entity, int64_t id, sx_str *canon, int64_t *updated_ms)
+{
+    (void)cx;
+    rb_calls++;
+    rb_entity = entity;
+    rb_id = id;
+    if (rb_rc != SX_OK)
+        return rb_rc;
+    *canon = sx_cstr(rb_canon);
+    *updated_ms = rb_ms;
+    return SX_OK;
+}
+
 /* ---- the fake shop ------------------------------------------------------------------------- */
 
 #define API       "http://shop.test/api/"
@@ -155,6 +178,12 @@ begin(void)
     inst.utc_offset_min = 60;
     call.cx.state = &inst;
     n_routes = 0;
+    rb_rc = SX_E_NOT_FOUND;
+    rb_canon = NULL;
+    rb_ms = 0;
+    rb_calls = 0;
+    rb_entity = 0;
+    rb_id = 0;
     for (i = 0; i < n_reqs; i++) {
         free(reqs[i].body);
         reqs[i].body = NULL;
@@ -407,6 +436,11 @@ test_unchanged_costs_no_writes(void)
        "<![CDATA[0]]></id_product_attribute></stock_available></stock_availables>"            \
        "</associations></product>")
 #define P3_Q "display=full&filter[id_product]=[3]&limit=0,2000"
+#define CUSTOMER9                                                                               \
+    PS("<customer><id><![CDATA[9]]></id><firstname><![CDATA[Ada]]></firstname><lastname>"      \
+       "<![CDATA[Lovelace]]></lastname><email><![CDATA[ada@example.com]]></email><company/>"    \
+       "<active><![CDATA[1]]></active><date_upd><![CDATA[2024-12-16 13:00:00]]></date_upd>"    \
+       "</customer>")
 
 static void
 test_simple_product_stock(void)
@@ -539,6 +573,8 @@ test_create_sets_the_stock(void)
     CHECK_STR_HAS(reqs[4].body, "<quantity><![CDATA[33]]></quantity>");
     CHECK_MEM_EQ("77", 2, res.external_id.ptr, res.external_id.len);
     CHECK_EQ(1735808400000LL, res.external_updated_at);
+    CHECK_EQ(1, rb_calls);                  /* read back after the stock, its last write */
+    CHECK_EQ(77, rb_id);
     /* The stock refused after the product was made: the push fails with the stock's own
      * refusal, and still names the product it created (the engine keeps that mapping, so its
      * retry updates product 77 instead of creating a second one). */
@@ -553,6 +589,85 @@ test_create_sets_the_stock(void)
     CHECK_STR_HAS(call.err.msg, "PrestaShop refused stock_available 88 of product 77");
     CHECK_MEM_EQ("77", 2, res.external_id.ptr, res.external_id.len);
     CHECK_EQ(5, n_reqs);
+    CHECK_EQ(0, rb_calls);
+    end();
+}
+
+/*
+ * After its last write, a push reads the record back as the import will (presta_read_back)
+ * and hands it to the engine, which tells the push's echo from a same-second edit by it; only
+ * when the record still has the date_upd the write answered. A read that fails leaves the
+ * push done, without the record. A refused write reads nothing back.
+ */
+static void
+test_read_back(void)
+{
+    static const char canon3[] = "{'external_id':'3','title':'Lamp','currency':'EUR',"
+                                 "'variants':[{'external_id':'3','price_minor':1999}]}";
+    static const char back[] = "{\"external_id\":\"3\",\"title\":\"Lamp\"}";
+    sx_push_res res;
+    int64_t     written;
+
+    REQUIRE(presta_local_ms(SX_STR("2024-12-16 13:00:00"), 60, &written) == SX_OK);
+    /* The record as written: handed over. */
+    begin();
+    route(SX_HTTP_GET, "products/3", NULL, 200, PRODUCT3);
+    route(SX_HTTP_PUT, "products/3", NULL, 200, PRODUCT3);
+    rb_rc = SX_OK;
+    rb_canon = back;
+    rb_ms = written;
+    CHECK_EQ(SX_OK, push(canon3, &res));
+    CHECK_EQ(written, res.external_updated_at);
+    CHECK_EQ(1, rb_calls);
+    CHECK_EQ(SX_ENTITY_PRODUCT, rb_entity);
+    CHECK_EQ(3, rb_id);
+    CHECK_MEM_EQ(back, strlen(back), res.canonical_json.ptr, res.canonical_json.len);
+    /* Changed since the write (a later date_upd): not handed over, the import will see an
+     * edit by its time. */
+    begin();
+    route(SX_HTTP_GET, "products/3", NULL, 200, PRODUCT3);
+    route(SX_HTTP_PUT, "products/3", NULL, 200, PRODUCT3);
+    rb_rc = SX_OK;
+    rb_canon = back;
+    rb_ms = written + 1000;
+    CHECK_EQ(SX_OK, push(canon3, &res));
+    CHECK_EQ(1, rb_calls);
+    CHECK_EQ(0, res.canonical_json.len);
+    /* The read fails: the push stands, without the record. */
+    begin();
+    route(SX_HTTP_GET, "products/3", NULL, 200, PRODUCT3);
+    route(SX_HTTP_PUT, "products/3", NULL, 200, PRODUCT3);
+    rb_rc = SX_E_TRANSIENT;
+    CHECK_EQ(SX_OK, push(canon3, &res));
+    CHECK_EQ(1, rb_calls);
+    CHECK_EQ(0, res.canonical_json.len);
+    CHECK_MEM_EQ("3", 1, res.external_id.ptr, res.external_id.len);
+    /* A refused write: nothing read back. */
+    begin();
+    route(SX_HTTP_GET, "products/3", NULL, 200, PRODUCT3);
+    route(SX_HTTP_PUT, "products/3", NULL, 500, "<html>down</html>");
+    rb_rc = SX_OK;
+    rb_canon = back;
+    rb_ms = written;
+    CHECK(push(canon3, &res) < 0);
+    CHECK_EQ(0, rb_calls);
+    /* A customer: read back as a customer. */
+    begin();
+    route(SX_HTTP_GET, "customers/9", NULL, 200, CUSTOMER9);
+    route(SX_HTTP_PUT, "customers/9", NULL, 200, CUSTOMER9);
+    rb_rc = SX_OK;
+    rb_canon = back;
+    rb_ms = written;
+    memset(&res, 0, sizeof(res));
+    res.hdr.abi_version = SX_ABI_VERSION;
+    res.hdr.struct_size = sizeof(res);
+    CHECK_EQ(SX_OK, presta_push_customer(&call.cx, Q("{'external_id':'9','first_name':'Ada',"
+                                                     "'email':'ada@example.com'}"), &res));
+    CHECK_STR_EQ("PUT customers/9", req_line(1));
+    CHECK_EQ(1, rb_calls);
+    CHECK_EQ(SX_ENTITY_CUSTOMER, rb_entity);
+    CHECK_EQ(9, rb_id);
+    CHECK_MEM_EQ(back, strlen(back), res.canonical_json.ptr, res.canonical_json.len);
     end();
 }
 
@@ -568,6 +683,7 @@ main(void)
     RUN_TEST(test_simple_product_stock);
     RUN_TEST(test_refused_write_fails_the_push);
     RUN_TEST(test_create_sets_the_stock);
+    RUN_TEST(test_read_back);
     begin();                            /* frees the last request bodies */
     end();
     return check_report();
