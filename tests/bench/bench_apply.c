@@ -140,7 +140,9 @@ main(int argc, char **argv)
         hub_migrate(&db, hub_migrations_dir(), &applied, &err) < 0 ||
         hub_db_exec(&db, "INSERT INTO organizations (name) VALUES ('Bench'); "
                     "INSERT INTO integrations (organization_id, platform, name, status) "
-                    "VALUES (1, 'bench', 'Bench', 'ACTIVE')", &err) < 0) {
+                    "VALUES (1, 'bench', 'Bench', 'ACTIVE'); "
+                    "INSERT INTO sync_state (integration_id, entity, direction) VALUES "
+                    "(1, 'customer', 'import')", &err) < 0) {
         fprintf(stderr, "bench_apply: %s\n", err.msg);
         testdb_drop(&tdb);
         return 1;
@@ -163,8 +165,9 @@ main(int argc, char **argv)
         }
         if (hub_db_begin(&db, &err) < 0 ||
             hub_sync_apply_page(&db, 1, 1, entity, &page, &counts, &details, &err) < 0 ||
-            hub_db_exec(&db, "UPDATE integrations SET updated_at = updated_at WHERE id = 1",
-                        &err) < 0 ||
+            /* The page's cursor, as the engine writes it (engine.c). */
+            hub_db_exec(&db, "UPDATE sync_state SET run_cursor = 'page', updated_at = now() "
+                        "WHERE integration_id = 1", &err) < 0 ||
             hub_db_commit(&db, &err) < 0) {
             fprintf(stderr, "bench_apply: %s\n", err.msg);
             return 1;
