@@ -137,6 +137,18 @@ hub_db_query(struct hub_db *db, const char *sql, int nparams, const char *const 
     return take_result(db, res, out, err);
 }
 
+int
+hub_db_query_binres(struct hub_db *db, const char *sql, int nparams, const char *const *params,
+                    PGresult **out, struct hub_error *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (db->conn == NULL)
+        return hub_error_set(err, HUB_E_DB, "database connection is closed");
+    return take_result(db, PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 1),
+                       out, err);
+}
+
 /* The statement without a name: when this connection cannot keep another one. */
 static int
 unprepared(struct hub_db *db, const char *sql, int nparams, const char *const *params,

@@ -37,6 +37,11 @@ int  hub_db_exec(struct hub_db *db, const char *sql, struct hub_error *err);
  */
 int  hub_db_query(struct hub_db *db, const char *sql, int nparams, const char *const *params,
                   PGresult **out, struct hub_error *err);
+/* The same with every result column in binary format: a bytea column comes as its bytes
+ * (PQgetlength), not as hex text to unescape, and a text column as its bytes. Columns of
+ * other types have binary layouts of their own: cast them to text in the statement. */
+int  hub_db_query_binres(struct hub_db *db, const char *sql, int nparams,
+                         const char *const *params, PGresult **out, struct hub_error *err);
 
 /*
  * The same, for a statement run again and again (the engine's page statements): prepared once

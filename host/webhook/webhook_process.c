@@ -443,9 +443,13 @@ process_batch(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
     if (rc < 0)
         goto rollback;
     claimed = 1;
-    rc = hub_db_query(db,
-                      "SELECT id, topic, headers::text, body,"
-                      " (extract(epoch FROM received_at) * 1000)::bigint, attempts"
+    /* Results in binary: each body comes as its bytes, not as hex text twice its size to
+     * encode in PostgreSQL and unescape here; the other columns are text. The text id is
+     * named ev_id: named id, it would be what ORDER BY id sorts by (an output column's name
+     * comes first), "10" before "9", and the sort would read every pending event. */
+    rc = hub_db_query_binres(db,
+                      "SELECT id::text AS ev_id, topic, headers::text, body,"
+                      " ((extract(epoch FROM received_at) * 1000)::bigint)::text, attempts::text"
                       " FROM integration_webhook_events"
                       " WHERE integration_id = $1 AND status = 'PENDING'"
                       "   AND next_attempt_at <= now()"
@@ -472,26 +476,22 @@ process_batch(const struct hub_webhook_proc_cfg *cfg, struct hub_db *db,
         goto rollback;
     }
     for (i = 0; i < n; i++) {
-        unsigned char *body;
-        size_t         body_len = 0;
-
+        /* libpq ends every value, binary ones too, with a NUL: the text columns read as C
+         * strings. */
         snprintf(ev[i].id, sizeof(ev[i].id), "%s", PQgetvalue(res, i, 0));
         ev[i].received_ms = strtoll(PQgetvalue(res, i, 4), NULL, 10);
         if (i == 0)
             *oldest_ms = ev[i].received_ms;      /* the batch is in id order: its oldest */
         ev[i].attempts = atoi(PQgetvalue(res, i, 5));
-        body = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &body_len);
         ev[i].c = changes_new();
-        if (body == NULL || ev[i].c == NULL) {
-            if (body != NULL)
-                PQfreemem(body);
+        if (ev[i].c == NULL) {
             rc = hub_error_set(err, HUB_E_NOMEM, "webhook: out of memory");
             goto rollback;
         }
         rc = translate_event(cfg, db, inst, integration_id, PQgetvalue(res, i, 1),
-                             PQgetvalue(res, i, 2), body, body_len, ev[i].received_ms,
-                             ev[i].c, &ev[i].err);
-        PQfreemem(body);
+                             PQgetvalue(res, i, 2), (const unsigned char *)PQgetvalue(res, i, 3),
+                             (size_t)PQgetlength(res, i, 3), ev[i].received_ms, ev[i].c,
+                             &ev[i].err);
         if (rc < 0) {
             changes_free(ev[i].c);
             ev[i].c = NULL;

@@ -15,6 +15,9 @@
 # runs of two builds; the ratio to the ceiling is then not printed). SX_BENCH_CONNS="64" picks
 # the connection counts of step 3. SX_BENCH_WORKERS=0 runs a receive-only hub (no processing
 # on the box: the acknowledgement path alone; events stay PENDING).
+# SX_BENCH_DRAIN=1 adds step 4: the hub is stopped, and a hub with SX_BENCH_DRAIN_WORKERS
+# workers (default 2) and no load processes the backlog the steps before left (all of step 3
+# with SX_BENCH_WORKERS=0): events processed per second, the processing's own throughput.
 #
 # Database: a private one from TEST_DATABASE_URL, dropped at the end. Every process it starts is
 # stopped by its pid.
@@ -59,7 +62,8 @@ done
 PORT=$(( 20000 + RANDOM % 12000 ))
 export SX_PUBLIC_URL=http://127.0.0.1:$PORT
 "$HUB" serve --listen "127.0.0.1:$PORT" --ready-file "$TMP/hub.json" --workers "${SX_BENCH_WORKERS:-2}" >"$TMP/hub.log" 2>&1 &
-PIDS+=("$!")
+HUB_PID=$!
+PIDS+=("$HUB_PID")
 wait_file "$TMP/hub.json" || { echo "hub did not start"; cat "$TMP/hub.log"; exit 1; }
 ORG=$("$HUB" org create Bench)
 ID=$("$HUB" integrations create --org "$ORG" --platform shopify --name Bench \
@@ -105,3 +109,22 @@ for c in ${SX_BENCH_CONNS:-1 16 64}; do
          FROM integration_webhook_events WHERE received_at >= '$T0'"
 done
 
+# 4. The backlog drained by a hub that only processes.
+if [ -n "${SX_BENCH_DRAIN:-}" ]; then
+    kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null
+    N=$(sql "SELECT count(*) FROM integration_webhook_events WHERE status = 'PENDING'")
+    rm -f "$TMP/hub2.json"
+    T0=$(date +%s.%N)
+    "$HUB" serve --listen "127.0.0.1:$PORT" --ready-file "$TMP/hub2.json" \
+        --workers "${SX_BENCH_DRAIN_WORKERS:-2}" >"$TMP/hub2.log" 2>&1 &
+    PIDS+=("$!")
+    LEFT=$N
+    for i in $(seq 1 3000); do
+        LEFT=$(sql "SELECT count(*) FROM integration_webhook_events WHERE status = 'PENDING'")
+        [ "$LEFT" = 0 ] && break
+        sleep 0.1
+    done
+    T1=$(date +%s.%N)
+    awk "BEGIN { printf \"backlog drained by a processing-only hub (%s workers): %d events in %.1f s, %.0f events/s; %d still pending\\n\", \"${SX_BENCH_DRAIN_WORKERS:-2}\", $N - $LEFT, $T1 - $T0, ($N - $LEFT) / ($T1 - $T0), $LEFT }"
+    sql "SELECT 'failed: ' || count(*) FROM integration_webhook_events WHERE status = 'FAILED' HAVING count(*) > 0"
+fi

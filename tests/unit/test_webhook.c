@@ -444,6 +444,55 @@ test_order_per_key(void)
                               "delivery_id LIKE 'key-%' AND status <> 'PROCESSED'"));
 }
 
+/*
+ * Arrival order within one batch, across a change in the ids' digit count. Twelve updates of
+ * one customer share one updated_at, so the one kept is the last to arrive. They are queued
+ * while another session holds the integration's claim lock, so one batch takes them all, with
+ * ids across a power of ten (96..107 for 100): ordered as text ("100" < "96"), the batch
+ * would keep the update with id 99.
+ */
+static void
+test_arrival_order_in_batch(void)
+{
+    PGconn   *holder;
+    PGresult *r;
+    char      sql[256], ev[32], email[64];
+    long long last, pow10;
+    int       i;
+
+    /* The next ids: the four below a power of ten and the eight from it. */
+    last = testdb_scalar(&db, "SELECT coalesce(max(id), 0) FROM integration_webhook_events");
+    for (pow10 = 10; pow10 < last + 6; pow10 *= 10)
+        ;
+    snprintf(sql, sizeof(sql), "SELECT setval(pg_get_serial_sequence("
+             "'integration_webhook_events', 'id'), %lld)", pow10 - 5);
+    REQUIRE(testdb_scalar(&db, sql) == pow10 - 5);
+    holder = PQconnectdb(db.conninfo);
+    REQUIRE(PQstatus(holder) == CONNECTION_OK);
+    snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(21335, (%lld %% 2147483648)::int)",
+             integ);
+    r = PQexec(holder, sql);
+    REQUIRE(PQresultStatus(r) == PGRES_TUPLES_OK);
+    PQclear(r);
+    for (i = 0; i < 12; i++) {
+        snprintf(ev, sizeof(ev), "arr-%d", i);
+        snprintf(email, sizeof(email), "arr%d@example.com", i);
+        CHECK_EQ(200, post_customer(ev, 8101, email, "2024-06-01T10:00:00Z"));
+    }
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM integration_webhook_events WHERE "
+             "(delivery_id = 'arr-0' AND id = %lld) OR (delivery_id = 'arr-11' AND id = %lld)",
+             pow10 - 4, pow10 + 7);
+    CHECK_EQ(2, testdb_scalar(&db, sql));
+    r = PQexec(holder, "SELECT pg_advisory_unlock_all()");
+    PQclear(r);
+    PQfinish(holder);
+    CHECK_EQ(12, wait_scalar("SELECT count(*) FROM integration_webhook_events WHERE "
+                             "delivery_id LIKE 'arr-%' AND status = 'PROCESSED'", 12));
+    CHECK_EQ(1, testdb_scalar(&db, "SELECT count(*) FROM companies c JOIN integration_mappings "
+                              "m ON m.internal_id = c.id AND m.entity = 'customer' AND "
+                              "m.external_id = '8101' WHERE c.email = 'arr11@example.com'"));
+}
+
 static void
 test_retry_failed_replay(void)
 {
@@ -637,6 +686,7 @@ main(void)
     RUN_TEST(test_concurrent_group_commit);
     RUN_TEST(test_order_per_key);
     RUN_TEST(test_yield_to_burst);
+    RUN_TEST(test_arrival_order_in_batch);
     RUN_TEST(test_retry_failed_replay);
     RUN_TEST(test_timestamped_scheme);
 
