@@ -63,6 +63,9 @@ int                  hub_sync_fresh_token(struct hub_sync *s, struct hub_db *db,
 int                  hub_sync_entity_ok(const char *e);
 uint32_t             hub_sync_entity_id(const char *e);
 int                  hub_sync_retryable(int sx_code);
+/* The sync.import job handler (import.c). */
+int                  hub_sync_job_import(const struct hub_job *job, struct hub_job_run *run,
+                                         void *ctx, struct hub_error *err);
 /* The sync.sweep job handler (sweep.c). */
 int                  hub_sync_job_sweep(const struct hub_job *job, struct hub_job_run *run,
                                         void *ctx, struct hub_error *err);
