@@ -705,6 +705,58 @@ test_lookup_plans(void)
     REQUIRE(ex("ALTER TABLE integration_webhook_events RESET (autovacuum_enabled)", &err) == 0);
 }
 
+/*
+ * sx_int without a regular expression (0024) against the regex it replaced (0014), over a
+ * table of JSON values: numbers (integral, fractional, exponents, the 18-digit bounds, -0,
+ * huge), strings (signs, spaces, other digits, 18 and 19 digits, empty), and every other
+ * type; then 20,000 generated values. Not one may differ.
+ */
+static void
+test_sx_int_matches_regex(void)
+{
+    static const char cases[] =
+        "SELECT count(*) FROM (VALUES ('0'), ('7'), ('-7'), ('-0'), ('1.0'), ('1.5'), "
+        "('-1.5'), ('1e3'), ('1E+2'), ('0.5e1'), ('1e-2'), ('2.50e2'), ('1e18'), ('-1e18'), "
+        "('999999999999999999'), ('-999999999999999999'), ('1000000000000000000'), "
+        "('-1000000000000000000'), ('123456789012345678901234567890'), ('1e400'), "
+        "('\"12\"'), ('\"-12\"'), ('\"+12\"'), ('\" 12\"'), ('\"12 \"'), ('\"1e3\"'), "
+        "('\"\"'), ('\"-\"'), ('\"--1\"'), ('\"-0\"'), ('\"007\"'), ('\"1.0\"'), "
+        "('\"0x1F\"'), ('\"\\u0661\\u0662\"'), ('\"12\\n\"'), ('\"999999999999999999\"'), "
+        "('\"-999999999999999999\"'), ('\"1000000000000000000\"'), "
+        "('\"0000000000000000001\"'), ('\"abc\"'), ('true'), ('false'), ('null'), "
+        "('{}'), ('[]'), ('[1]'), ('{\"a\": 1}')) c(t), LATERAL (SELECT t::jsonb AS v) x "
+        "WHERE sx_int(v) IS DISTINCT FROM substring(v #>> '{}' FROM '^-?[0-9]{1,18}$')::bigint";
+
+    CHECK_EQ(0, q1(cases));
+    CHECK_EQ(0, q1("SELECT count(*) FROM (SELECT sx_int(NULL::jsonb) AS r) x WHERE r IS NOT "
+                   "NULL"));
+    CHECK_EQ(0, q1("SELECT count(*) FROM (SELECT CASE g % 6 "
+                   "  WHEN 0 THEN to_jsonb(((random() - 0.5) * 10 ^ (g % 19))::bigint::numeric "
+                   "    / (10 ^ (g % 3))::numeric) "
+                   "  WHEN 1 THEN to_jsonb(((random() - 0.5) * 10 ^ (g % 23))::numeric) "
+                   "  WHEN 2 THEN to_jsonb(((random() - 0.5) * 10 ^ (g % 19))::bigint::text) "
+                   "  WHEN 3 THEN to_jsonb(CASE WHEN g % 5 = 0 THEN '-' ELSE '' END || "
+                   "    repeat('9', g % 22)) "
+                   "  WHEN 4 THEN ((1 + g % 9)::text || repeat('0', g % 21))::jsonb "
+                   "  ELSE to_jsonb(substr(md5(g::text), 1, g % 20)) END AS v "
+                   "  FROM generate_series(1, 20000) g) x "
+                   "WHERE sx_int(v) IS DISTINCT FROM substring(v #>> '{}' FROM "
+                   "'^-?[0-9]{1,18}$')::bigint"));
+    /* Still inlined: the plan of an engine-shaped expression has the CASE, not a call. */
+    {
+        struct hub_error err;
+        char            *plan;
+
+        REQUIRE(ex("CREATE TABLE IF NOT EXISTS sx_int_probe (r jsonb)", &err) == 0);
+        plan = plan_of("VERBOSE SELECT sx_int(r->'variants'->0->'price_minor'), "
+                       "sx_int(r->'total_minor') FROM sx_int_probe");
+        REQUIRE(plan != NULL);
+        CHECK(strstr(plan, "sx_int(") == NULL);
+        CHECK_STR_HAS(plan, "jsonb_typeof");
+        free(plan);
+    }
+}
+
 int
 main(void)
 {
@@ -725,6 +777,7 @@ main(void)
     RUN_TEST(test_unique_constraints);
     RUN_TEST(test_engine_tables);
     RUN_TEST(test_lookup_plans);
+    RUN_TEST(test_sx_int_matches_regex);
     hub_db_close(&db);
     testdb_drop(&tdb);
     return check_report();
