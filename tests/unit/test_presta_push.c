@@ -593,6 +593,20 @@ test_create_sets_the_stock(void)
     end();
 }
 
+/* A new call whose shop has record `rest` (GET answers `doc`, PUT answers `put_status` with
+ * it), and whose read-back answers `rc` with `canon` dated `ms`. */
+static void
+read_back_shop(const char *rest, const char *doc, int put_status, int rc, const char *canon,
+               int64_t ms)
+{
+    begin();
+    route(SX_HTTP_GET, rest, NULL, 200, doc);
+    route(SX_HTTP_PUT, rest, NULL, put_status, put_status == 200 ? doc : "<html>down</html>");
+    rb_rc = rc;
+    rb_canon = canon;
+    rb_ms = ms;
+}
+
 /*
  * After its last write, a push reads the record back as the import will (presta_read_back)
  * and hands it to the engine, which tells the push's echo from a same-second edit by it; only
@@ -610,12 +624,7 @@ test_read_back(void)
 
     REQUIRE(presta_local_ms(SX_STR("2024-12-16 13:00:00"), 60, &written) == SX_OK);
     /* The record as written: handed over. */
-    begin();
-    route(SX_HTTP_GET, "products/3", NULL, 200, PRODUCT3);
-    route(SX_HTTP_PUT, "products/3", NULL, 200, PRODUCT3);
-    rb_rc = SX_OK;
-    rb_canon = back;
-    rb_ms = written;
+    read_back_shop("products/3", PRODUCT3, 200, SX_OK, back, written);
     CHECK_EQ(SX_OK, push(canon3, &res));
     CHECK_EQ(written, res.external_updated_at);
     CHECK_EQ(1, rb_calls);
@@ -624,40 +633,22 @@ test_read_back(void)
     CHECK_MEM_EQ(back, strlen(back), res.canonical_json.ptr, res.canonical_json.len);
     /* Changed since the write (a later date_upd): not handed over, the import will see an
      * edit by its time. */
-    begin();
-    route(SX_HTTP_GET, "products/3", NULL, 200, PRODUCT3);
-    route(SX_HTTP_PUT, "products/3", NULL, 200, PRODUCT3);
-    rb_rc = SX_OK;
-    rb_canon = back;
-    rb_ms = written + 1000;
+    read_back_shop("products/3", PRODUCT3, 200, SX_OK, back, written + 1000);
     CHECK_EQ(SX_OK, push(canon3, &res));
     CHECK_EQ(1, rb_calls);
     CHECK_EQ(0, res.canonical_json.len);
     /* The read fails: the push stands, without the record. */
-    begin();
-    route(SX_HTTP_GET, "products/3", NULL, 200, PRODUCT3);
-    route(SX_HTTP_PUT, "products/3", NULL, 200, PRODUCT3);
-    rb_rc = SX_E_TRANSIENT;
+    read_back_shop("products/3", PRODUCT3, 200, SX_E_TRANSIENT, NULL, 0);
     CHECK_EQ(SX_OK, push(canon3, &res));
     CHECK_EQ(1, rb_calls);
     CHECK_EQ(0, res.canonical_json.len);
     CHECK_MEM_EQ("3", 1, res.external_id.ptr, res.external_id.len);
     /* A refused write: nothing read back. */
-    begin();
-    route(SX_HTTP_GET, "products/3", NULL, 200, PRODUCT3);
-    route(SX_HTTP_PUT, "products/3", NULL, 500, "<html>down</html>");
-    rb_rc = SX_OK;
-    rb_canon = back;
-    rb_ms = written;
+    read_back_shop("products/3", PRODUCT3, 500, SX_OK, back, written);
     CHECK(push(canon3, &res) < 0);
     CHECK_EQ(0, rb_calls);
     /* A customer: read back as a customer. */
-    begin();
-    route(SX_HTTP_GET, "customers/9", NULL, 200, CUSTOMER9);
-    route(SX_HTTP_PUT, "customers/9", NULL, 200, CUSTOMER9);
-    rb_rc = SX_OK;
-    rb_canon = back;
-    rb_ms = written;
+    read_back_shop("customers/9", CUSTOMER9, 200, SX_OK, back, written);
     memset(&res, 0, sizeof(res));
     res.hdr.abi_version = SX_ABI_VERSION;
     res.hdr.struct_size = sizeof(res);

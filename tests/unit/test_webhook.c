@@ -388,6 +388,21 @@ processed(const char *ev)
     return testdb_scalar(&db, sql);
 }
 
+/* A second session of the test database that ran `sql` (a lock taken and held); PQfinish
+ * ends it. */
+static PGconn *
+holding(const char *sql)
+{
+    PGconn   *c = PQconnectdb(db.conninfo);
+    PGresult *r;
+
+    REQUIRE(PQstatus(c) == CONNECTION_OK);
+    r = PQexec(c, sql);
+    REQUIRE(PQresultStatus(r) == PGRES_TUPLES_OK);
+    PQclear(r);
+    return c;
+}
+
 /*
  * Order per record, parallelism across records. The Simplix row of customer 8001 is locked by
  * another session, so the worker applying its update waits. Meanwhile an event of another
@@ -409,13 +424,9 @@ test_order_per_key(void)
     company = testdb_scalar(&db, "SELECT internal_id FROM integration_mappings WHERE "
                             "entity = 'customer' AND external_id = '8001'");
     REQUIRE(company > 0);
-    blocker = PQconnectdb(db.conninfo);
-    REQUIRE(PQstatus(blocker) == CONNECTION_OK);
     snprintf(sql, sizeof(sql), "BEGIN; SELECT 1 FROM companies WHERE id = %lld FOR UPDATE",
              company);
-    r = PQexec(blocker, sql);
-    REQUIRE(PQresultStatus(r) == PGRES_TUPLES_OK);
-    PQclear(r);
+    blocker = holding(sql);
 
     CHECK_EQ(200, post_customer("key-a1", 8001, "a1@example.com", "2024-05-01T11:00:00Z"));
     usleep(400 * 1000);
@@ -467,13 +478,9 @@ test_arrival_order_in_batch(void)
     snprintf(sql, sizeof(sql), "SELECT setval(pg_get_serial_sequence("
              "'integration_webhook_events', 'id'), %lld)", pow10 - 5);
     REQUIRE(testdb_scalar(&db, sql) == pow10 - 5);
-    holder = PQconnectdb(db.conninfo);
-    REQUIRE(PQstatus(holder) == CONNECTION_OK);
     snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(21335, (%lld %% 2147483648)::int)",
              integ);
-    r = PQexec(holder, sql);
-    REQUIRE(PQresultStatus(r) == PGRES_TUPLES_OK);
-    PQclear(r);
+    holder = holding(sql);
     for (i = 0; i < 12; i++) {
         snprintf(ev, sizeof(ev), "arr-%d", i);
         snprintf(email, sizeof(email), "arr%d@example.com", i);
