@@ -511,22 +511,32 @@ out:
     api_page_free(&pg);
 }
 
+int
+api_own_child(struct api_req *r, const char *param, const char *what, char ids[24],
+              char cids[24])
+{
+    PGresult *res = NULL;
+    int64_t   id, cid;
+
+    if (api_own_integration(r, &id, ids, &res) < 0)
+        return -1;
+    PQclear(res);
+    if (api_param_id(r, param, &cid, cids) < 0) {
+        api_not_found(r, what);
+        return -1;
+    }
+    return 0;
+}
+
 void
 api_h_sync_get(struct api_req *r)
 {
     PGresult   *res = NULL;
     const char *p[2];
     char        ids[24], lids[24];
-    int64_t     id, lid;
 
-    if (api_own_integration(r, &id, ids, &res) < 0)
+    if (api_own_child(r, "log_id", "sync run", ids, lids) < 0)
         return;
-    PQclear(res);
-    res = NULL;
-    if (api_param_id(r, "log_id", &lid, lids) < 0) {
-        api_not_found(r, "sync run");
-        return;
-    }
     p[0] = ids;
     p[1] = lids;
     if (api_q(r, "SELECT " LOG_JSON ", 'cursor', l.cursor, 'error_details', l.error_details)::text "

@@ -71,6 +71,10 @@ void api_page_free(struct api_page *pg);
 /* The route's {id}, an integration of the token's organization: 0 with *id, ids and its row
  * (platform, config, status) in *out_res, or -1 after answering 404 (or 500). */
 int  api_own_integration(struct api_req *r, int64_t *id, char ids[24], PGresult **out_res);
+/* The same, and the route's child id `param` (a sync run, an event): 0 with ids and cids set,
+ * or -1 after answering 404 ("no such <what>") or 500. */
+int  api_own_child(struct api_req *r, const char *param, const char *what, char ids[24],
+                   char cids[24]);
 
 /* ---- handlers (api_integrations.c, api_resources.c) ---- */
 void api_h_companies(struct api_req *r);

@@ -81,16 +81,9 @@ api_h_event_get(struct api_req *r)
     PGresult   *res = NULL;
     const char *p[2];
     char        ids[24], eids[24];
-    int64_t     id, eid;
 
-    if (api_own_integration(r, &id, ids, &res) < 0)
+    if (api_own_child(r, "event_id", "webhook event", ids, eids) < 0)
         return;
-    PQclear(res);
-    res = NULL;
-    if (api_param_id(r, "event_id", &eid, eids) < 0) {
-        api_not_found(r, "webhook event");
-        return;
-    }
     p[0] = ids;
     p[1] = eids;
     if (api_q(r, "SELECT " EVENT_JSON " FROM integration_webhook_events e WHERE e.integration_id = "
