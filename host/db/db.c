@@ -120,9 +120,11 @@ take_result(struct hub_db *db, PGresult *res, PGresult **out, struct hub_error *
     return 0;
 }
 
-int
-hub_db_query(struct hub_db *db, const char *sql, int nparams, const char *const *params,
-             PGresult **out, struct hub_error *err)
+/* An unprepared statement, its results as text (0) or binary (1). Without parameters and as
+ * text, PQexec (several statements may be sent at once). */
+static int
+query(struct hub_db *db, const char *sql, int nparams, const char *const *params, int binary,
+      PGresult **out, struct hub_error *err)
 {
     PGresult *res;
 
@@ -130,23 +132,25 @@ hub_db_query(struct hub_db *db, const char *sql, int nparams, const char *const 
         *out = NULL;
     if (db->conn == NULL)
         return hub_error_set(err, HUB_E_DB, "database connection is closed");
-    if (nparams == 0)
+    if (nparams == 0 && !binary)
         res = PQexec(db->conn, sql);
     else
-        res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, binary);
     return take_result(db, res, out, err);
+}
+
+int
+hub_db_query(struct hub_db *db, const char *sql, int nparams, const char *const *params,
+             PGresult **out, struct hub_error *err)
+{
+    return query(db, sql, nparams, params, 0, out, err);
 }
 
 int
 hub_db_query_binres(struct hub_db *db, const char *sql, int nparams, const char *const *params,
                     PGresult **out, struct hub_error *err)
 {
-    if (out != NULL)
-        *out = NULL;
-    if (db->conn == NULL)
-        return hub_error_set(err, HUB_E_DB, "database connection is closed");
-    return take_result(db, PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 1),
-                       out, err);
+    return query(db, sql, nparams, params, 1, out, err);
 }
 
 /* The statement without a name: when this connection cannot keep another one. */

@@ -105,7 +105,7 @@ static const char sql_product_insert[] =
     "SELECT b.i, $2, left(coalesce(nullif(left(f.title, 1000), ''), 'Product ' || b.e), 1000), "
     "  left(f.description, 100000), left(f.vendor, 500), "
     "  coalesce(sx_int(f.variants->0->'price_minor'), 0), "
-    "  coalesce(substring(f.currency FROM '^[A-Z]{3}$'), 'XXX'), "
+    "  coalesce(substring(f.currency FROM '^[A-Z]{3}$'), '" HUB_SYNC_NO_CURRENCY "'), "
     "  coalesce(substring(f.status FROM '^(?:active|draft|archived)$'), 'active'), "
     "  coalesce(f.raw, '{}'::jsonb), $1, coalesce(sx_time(f.created_at), now()) "
     "FROM " SQL_BATCH " " SQL_PRODUCT_FIELDS;
@@ -141,7 +141,8 @@ static const char sql_variant_upsert[] =
     "            ELSE coalesce(nullif(b.t, ''), 'Product') || ' - ' || left(v.title, 500) END, "
     "1000), "
     "  left(v.sku, 200), left(v.barcode, 200), coalesce(sx_int(v.price_minor), 0), "
-    "  coalesce(b.c, 'XXX'), sx_int(v.stock), coalesce(sx_bool(v.taxable), true), "
+    "  coalesce(b.c, '" HUB_SYNC_NO_CURRENCY "'), sx_int(v.stock), "
+    "  coalesce(sx_bool(v.taxable), true), "
     "  coalesce(b.s, 'active'), coalesce(sx_int(v.position), 0)::integer, "
     "  jsonb_build_object('variant_external_id', b.e), $1 "
     "FROM jsonb_to_recordset($3::jsonb) AS b(i bigint, p bigint, e text, t text, c text, "
@@ -183,7 +184,7 @@ static const char sql_variant_archive_missing[] =
     "      WHEN x.financial_status IN ('pending', 'authorized', 'partially_paid', 'paid', " \
     "        'partially_refunded', 'refunded', 'voided') THEN x.financial_status " \
     "      ELSE 'issued' END, " \
-    " coalesce(substring(x.currency FROM '^[A-Z]{3}$'), 'XXX'), " \
+    " coalesce(substring(x.currency FROM '^[A-Z]{3}$'), '" HUB_SYNC_NO_CURRENCY "'), " \
     " coalesce(sx_bool(x.taxes_included), false), coalesce(sx_int(x.subtotal_minor), 0), " \
     " coalesce(sx_int(x.discount_minor), 0), coalesce(sx_int(x.shipping_minor), 0), " \
     " coalesce(sx_int(x.tax_minor), 0), coalesce(sx_int(x.total_minor), 0), " \
@@ -513,7 +514,7 @@ vrec_read(const struct hub_sync_rec *rec, struct vrec *v, struct hub_jscan_membe
         return 0;
     v->has = 1;
     v->title = member_dup(m, n, "title");
-    snprintf(v->cur, sizeof(v->cur), "XXX");     /* ISO 4217 "no currency", as in SQL */
+    snprintf(v->cur, sizeof(v->cur), "%s", HUB_SYNC_NO_CURRENCY);
     if (hub_jscan_find_str(m, n, "currency", buf, sizeof(buf)) == 0 && strlen(buf) == 3)
         memcpy(v->cur, buf, 4);
     snprintf(v->status, sizeof(v->status), "active");

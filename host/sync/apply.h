@@ -66,6 +66,9 @@ struct hub_sync_counts {
 #define HUB_SYNC_PAGE_MAX_RECORDS  5000
 #define HUB_SYNC_PAGE_MAX_BYTES    (64u * 1024 * 1024)
 #define HUB_SYNC_MAX_MEMBERS       512    /* members of a record, or of a variant, read */
+/* ISO 4217's code for "no currency": a product or invoice whose currency is missing or not
+ * an ISO code gets it (the tables accept only ^[A-Z]{3}$). */
+#define HUB_SYNC_NO_CURRENCY       "XXX"
 
 void hub_sync_page_init(struct hub_sync_page *page);
 void hub_sync_page_reset(struct hub_sync_page *page);
@@ -80,13 +83,13 @@ void hub_sync_page_free(struct hub_sync_page *page);
 int  hub_sync_page_add(struct hub_sync_page *page, const char *json, size_t len,
                        struct hub_error *err);
 
+/* The hash hub_sync_page_add() gives one record (64 hex digits, into out[65]): 0, or the
+ * error that refused the record. */
+int  hub_sync_record_hash(const char *json, size_t len, char out[65], struct hub_error *err);
 /*
  * Append a copy of `rec` (a record another page already checked and hashed) to `page`.
  * 0; HUB_E_LIMIT when the page is over its bounds; HUB_E_NOMEM.
  */
-/* The hash hub_sync_page_add() gives one record (64 hex digits, into out[65]): 0, or the
- * error that refused the record. */
-int  hub_sync_record_hash(const char *json, size_t len, char out[65], struct hub_error *err);
 int  hub_sync_page_copy_rec(struct hub_sync_page *page, const struct hub_sync_rec *rec,
                             struct hub_error *err);
 

@@ -121,8 +121,7 @@ export_prepare(struct hub_db *db, const struct integ *in, const char *entity, in
 
         if (o != NULL) {
             const char *t;
-
-            char h[65];
+            char        h[65];
 
             json_object_object_add(o, "updated_at", json_object_new_string("1970-01-01T00:00:00Z"));
             t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);

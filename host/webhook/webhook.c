@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "plugin/hostapi.h"
@@ -124,12 +125,6 @@ cache_put(struct hub_webhook *wh, struct wh_entry *e)
     pthread_mutex_unlock(&wh->cache_lock);
 }
 
-int64_t
-wh_now_ms(void)
-{
-    return mono_us() / 1000;
-}
-
 /*
  * Look the integration up. Returns 1 with *found / platform / a copy of the secret (malloc'd,
  * the caller wipes it) when the cache holds a fresh entry, 0 on a miss.
@@ -147,7 +142,7 @@ cache_get(struct hub_webhook *wh, int64_t id, int *found, char *platform, size_t
     pthread_mutex_lock(&wh->cache_lock);
     e = *cache_slot(wh, id);
     if (e != NULL) {
-        age = wh_now_ms() - e->loaded_ms;
+        age = hub_clock_ms(CLOCK_MONOTONIC) - e->loaded_ms;
         if (age < (e->found ? wh->cache_ttl_ms : WH_NEG_TTL_MS)) {
             hit = 1;
             *found = e->found;
@@ -179,8 +174,8 @@ cache_expire_if_old(struct hub_webhook *wh, int64_t id)
 
     pthread_mutex_lock(&wh->cache_lock);
     e = *cache_slot(wh, id);
-    if (e != NULL && e->found && wh_now_ms() - e->loaded_ms >= WH_RECHECK_MS) {
-        e->loaded_ms = wh_now_ms() - (int64_t)wh->cache_ttl_ms - 1;
+    if (e != NULL && e->found && hub_clock_ms(CLOCK_MONOTONIC) - e->loaded_ms >= WH_RECHECK_MS) {
+        e->loaded_ms = hub_clock_ms(CLOCK_MONOTONIC) - (int64_t)wh->cache_ttl_ms - 1;
         expired = 1;
     }
     pthread_mutex_unlock(&wh->cache_lock);
@@ -202,7 +197,7 @@ wh_cache_load(struct hub_webhook *wh, int64_t id, struct hub_error *err)
     if (e == NULL)
         return hub_error_set(err, HUB_E_NOMEM, "webhook cache: out of memory");
     e->id = id;
-    e->loaded_ms = wh_now_ms();
+    e->loaded_ms = hub_clock_ms(CLOCK_MONOTONIC);
     snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
     params[0] = idbuf;
     rc = hub_db_query(&wh->db, "SELECT platform FROM integrations WHERE id = $1 "
@@ -783,7 +778,7 @@ hub_webhook_stop(struct hub_webhook *wh, int timeout_ms)
         return;
     pthread_mutex_lock(&wh->lock);
     wh->stopping = 1;
-    wh->deadline_ms = timeout_ms < 0 ? -1 : wh_now_ms() + timeout_ms;
+    wh->deadline_ms = timeout_ms < 0 ? -1 : hub_clock_ms(CLOCK_MONOTONIC) + timeout_ms;
     pthread_cond_broadcast(&wh->cond);
     pthread_mutex_unlock(&wh->lock);
     if (wh->thread_started)

@@ -96,8 +96,6 @@ struct hub_webhook {
                             n_rej_full, n_pings, n_commits, n_processed, n_retried, n_failed;
 };
 
-/* Monotonic milliseconds. */
-int64_t wh_now_ms(void);
 /* Writer thread: load one integration and its signing secret into the cache. */
 int     wh_cache_load(struct hub_webhook *wh, int64_t id, struct hub_error *err);
 /* Wake the event loop: items are done (writer thread). */

@@ -604,7 +604,6 @@ out:
     return rc;
 }
 
-
 /* Whether processing should pause now: this hub is taking a burst of deliveries, and the
  * processing is less than yield_lag_ms behind (oldest_ms: the wall-clock receipt of the
  * oldest event of its last batch, 0 before the first). */

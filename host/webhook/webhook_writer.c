@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "plugin/hostapi.h"
 #include "queue/queue.h"
@@ -305,6 +306,7 @@ wh_writer_main(void *arg)
     for (;;) {
         struct wh_item *list = NULL, *tail = NULL, *it;
         size_t          n = 0, nstore = 0;
+        int64_t         now;
         int             late;
 
         pthread_mutex_lock(&wh->lock);
@@ -328,9 +330,10 @@ wh_writer_main(void *arg)
             tail = it;
             n++;
         }
-        late = wh->stopping && wh->deadline_ms >= 0 && wh_now_ms() > wh->deadline_ms;
+        now = hub_clock_ms(CLOCK_MONOTONIC);
+        late = wh->stopping && wh->deadline_ms >= 0 && now > wh->deadline_ms;
         if (n >= WH_BUSY_BATCH)
-            atomic_store(&wh->busy_until_ms, wh_now_ms() + WH_BUSY_HOLD_MS);
+            atomic_store(&wh->busy_until_ms, now + WH_BUSY_HOLD_MS);
         pthread_mutex_unlock(&wh->lock);
 
         for (it = list; it != NULL; it = it->next) {
