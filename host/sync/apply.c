@@ -514,8 +514,10 @@ vrec_read(const struct hub_sync_rec *rec, struct vrec *v, struct hub_jscan_membe
         return 0;
     v->has = 1;
     v->title = member_dup(m, n, "title");
+    /* As the SQL reads the product's own (^[A-Z]{3}$), so that parent and variants agree. */
     snprintf(v->cur, sizeof(v->cur), "%s", HUB_SYNC_NO_CURRENCY);
-    if (hub_jscan_find_str(m, n, "currency", buf, sizeof(buf)) == 0 && strlen(buf) == 3)
+    if (hub_jscan_find_str(m, n, "currency", buf, sizeof(buf)) == 0 && strlen(buf) == 3 &&
+        strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3)
         memcpy(v->cur, buf, 4);
     snprintf(v->status, sizeof(v->status), "active");
     if (hub_jscan_find_str(m, n, "status", buf, sizeof(buf)) == 0 &&

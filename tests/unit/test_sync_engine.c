@@ -569,9 +569,10 @@ test_sweep(void)
 
 struct race_arg {
     const char      *json;
+    const char      *entity;       /* NULL: customer */
     int              hold_ms;      /* keep the transaction open this long after the apply */
     int              rc;
-    int64_t          created, updated;
+    int64_t          created, updated, failed;
     struct hub_error err;
 };
 
@@ -595,7 +596,8 @@ race_main(void *arg)
     if (a->rc == 0)
         a->rc = hub_sync_page_add(&pg, a->json, strlen(a->json), &a->err);
     if (a->rc == 0)
-        a->rc = hub_sync_apply_page(&d, integ, org, "customer", &pg, &c, &det, &a->err);
+        a->rc = hub_sync_apply_page(&d, integ, org, a->entity != NULL ? a->entity : "customer",
+                                    &pg, &c, &det, &a->err);
     usleep((useconds_t)a->hold_ms * 1000);
     if (a->rc == 0)
         a->rc = hub_db_commit(&d, &a->err);
@@ -603,10 +605,32 @@ race_main(void *arg)
         hub_db_rollback(&d);
     a->created = c.created;
     a->updated = c.updated;
+    a->failed = c.failed;
     hub_sync_page_free(&pg);
     hub_buf_free(&det);
     hub_db_close(&d);
     return NULL;
+}
+
+/* A product whose currency is not an ISO code ("eur"): the product and its variant both get
+ * "XXX" (no currency), as the SQL reads the product's; the variant used to keep "eur", which
+ * the table's check refused, and the record failed. */
+static void
+test_product_currency_not_iso(void)
+{
+    struct race_arg a;
+
+    memset(&a, 0, sizeof(a));
+    a.entity = "product";
+    a.json = "{\"external_id\":\"cur-1\",\"updated_at\":\"2026-01-01T00:00:00Z\","
+             "\"title\":\"Lowercase\",\"currency\":\"eur\",\"variants\":[{\"external_id\":"
+             "\"cur-1-v\",\"sku\":\"CUR-1\",\"price_minor\":100}]}";
+    race_main(&a);
+    CHECK_EQ(0, a.rc);
+    CHECK_EQ(1, a.created);
+    CHECK_EQ(0, a.failed);
+    CHECK_EQ(2, q("SELECT count(*) FROM products WHERE (name = 'Lowercase' OR sku = 'CUR-1') "
+                  "AND currency = 'XXX'"));
 }
 
 static void
@@ -767,6 +791,7 @@ main(void)
     RUN_TEST(test_export_no_echo_no_ping_pong);
     RUN_TEST(test_sweep);
     RUN_TEST(test_same_new_record_at_once);
+    RUN_TEST(test_product_currency_not_iso);
     RUN_TEST(test_export_raced_by_its_echo);
 
     hub_worker_pool_free(pool);
